@@ -1,0 +1,33 @@
+# The two commands (see README.md):
+#   make run   set up, load the demo data and serve the site on the embedded default
+#   make test  set up and run the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+DEMO_DATA := data/startups_demo.jsonl
+# Integration tests (Redis broker, Celery worker) run on this PostgreSQL server.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/startup_search
+
+.PHONY: run test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: export DEBUG ?= 1
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py import_companies $(DEMO_DATA)
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not integration"
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m integration

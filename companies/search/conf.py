@@ -1,0 +1,20 @@
+"""The search settings (``settings.COMPANY_SEARCH``) with their defaults, read in one place."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    "QDRANT_URL": "",
+    "QDRANT_API_KEY": "",
+    "QDRANT_PATH": "var/qdrant",
+    "QDRANT_TIMEOUT": 5,
+    "COLLECTION": "companies",
+    "EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2",
+    "MODEL_DIR": "var/models/all-MiniLM-L6-v2",
+    "EMBEDDING_THREADS": None,
+    "BATCH_SIZE": 64,
+    "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
+}
+
+
+def search_setting(name):
+    return getattr(settings, "COMPANY_SEARCH", {}).get(name, DEFAULTS[name])

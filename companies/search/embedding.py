@@ -1,0 +1,73 @@
+"""The text embedding model: one fastembed instance per process, created on first use."""
+
+import os
+import threading
+from functools import lru_cache
+
+from .conf import search_setting
+from .model_files import MODEL_NAME, ensure_model_files
+
+# The model comes from disk; never let a library reach for the Hugging Face hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+_loaded = (None, None)  # (settings it was loaded with, model)
+_model_lock = threading.Lock()
+
+
+def _model_settings():
+    return (
+        search_setting("EMBEDDING_MODEL"),
+        str(search_setting("MODEL_DIR")),
+        search_setting("EMBEDDING_THREADS"),
+    )
+
+
+def get_model():
+    global _loaded
+    wanted = _model_settings()
+    if _loaded[0] != wanted:
+        with _model_lock:
+            if _loaded[0] != wanted:
+                _loaded = (wanted, _load_model(*wanted))
+    return _loaded[1]
+
+
+def _load_model(name, folder, threads):
+    from fastembed import TextEmbedding
+
+    if name == MODEL_NAME:
+        ensure_model_files(folder)
+    return TextEmbedding(
+        name,
+        specific_model_path=folder,
+        local_files_only=True,
+        threads=threads,
+        cache_dir=os.path.join(os.path.dirname(folder), "fastembed-cache"),
+    )
+
+
+def model_name():
+    return search_setting("EMBEDDING_MODEL")
+
+
+def dimension():
+    return get_model().embedding_size
+
+
+def embed_documents(texts, batch_size=None):
+    """Vectors (lists of floats) for ``texts``, in order."""
+    if not texts:
+        return []
+    batch_size = batch_size or search_setting("BATCH_SIZE")
+    return [vector.tolist() for vector in get_model().embed(list(texts), batch_size=batch_size)]
+
+
+def embed_query(text):
+    """The vector of a search query; repeated queries (paging, refreshes) skip the model."""
+    return _embed_query(_model_settings(), text)
+
+
+@lru_cache(maxsize=1024)
+def _embed_query(model_settings, text):
+    (vector,) = get_model().query_embed([text])
+    return tuple(vector.tolist())

@@ -1,0 +1,146 @@
+"""What a company becomes in the index, and keeping the index in step with the database.
+
+The database is the source of truth. A point's id is the company's primary key, and the text it
+was embedded from is hashed (with the model and the recipe version), so indexing is idempotent:
+a company whose hash is unchanged is not embedded again.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from companies.models import Company, IndexStatus, normalize_city
+
+from . import embedding
+from .conf import search_setting
+from .store import IndexPoint, get_store
+
+logger = logging.getLogger(__name__)
+
+# Bump when document_text changes: every stored point then counts as stale.
+RECIPE_VERSION = 1
+
+
+def document_text(company):
+    """The text a company is embedded from: name, city, markets and description."""
+    parts = [company.name.strip()]
+    if company.city.strip():
+        parts[0] += f" ({company.city.strip()})"
+    if company.tags.strip():
+        parts.append(company.tags.strip())
+    if company.description.strip():
+        parts.append(company.description.strip())
+    return ". ".join(parts)
+
+
+def document_hash(text):
+    recipe = f"{embedding.model_name()}\n{RECIPE_VERSION}\n{text}"
+    return hashlib.sha256(recipe.encode()).hexdigest()
+
+
+def index_metadata():
+    """What the collection records about how its points were made."""
+    return {
+        "model": embedding.model_name(),
+        "dimension": embedding.dimension(),
+        "recipe": RECIPE_VERSION,
+    }
+
+
+def open_index():
+    """The store, its collection created or verified for this model and recipe."""
+    store = get_store()
+    store.ensure_collection(index_metadata())
+    return store
+
+
+@dataclass
+class IndexReport:
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    errors: list = field(default_factory=list)
+
+    def add(self, other):
+        self.indexed += other.indexed
+        self.unchanged += other.unchanged
+        self.removed += other.removed
+        self.failed += other.failed
+        self.errors += other.errors
+
+
+def index_companies(pks, *, force=False, batch_size=None):
+    """Bring the points of companies ``pks`` in line with the database, one batch at a time.
+
+    Companies that no longer exist are removed from the index. Store failures propagate (after
+    the batch is marked failed), so a task can retry; the records keep the error meanwhile.
+    """
+    pks = list(dict.fromkeys(pks))
+    batch_size = batch_size or search_setting("BATCH_SIZE")
+    report = IndexReport()
+    for start in range(0, len(pks), batch_size):
+        report.add(_index_batch(pks[start:start + batch_size], force=force))
+    return report
+
+
+def _index_batch(pks, *, force):
+    report = IndexReport()
+    companies = list(Company.objects.filter(pk__in=pks))
+    missing = set(pks) - {company.pk for company in companies}
+    try:
+        store = open_index()
+        if missing:
+            store.delete(sorted(missing))
+            report.removed = len(missing)
+        hashed = [(company, text, document_hash(text))
+                  for company, text in ((c, document_text(c)) for c in companies)]
+        stale = [item for item in hashed if force or item[0].indexed_hash != item[2]]
+        vectors = embedding.embed_documents([text for _, text, _ in stale])
+        store.upsert([
+            IndexPoint(
+                id=company.pk,
+                dense=vector,
+                payload={"city": normalize_city(company.city), "hash": text_hash},
+            )
+            for (company, _, text_hash), vector in zip(stale, vectors)
+        ])
+    except Exception as exc:
+        mark_failed([company.pk for company in companies], str(exc) or type(exc).__name__)
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        for company, _, text_hash in hashed:
+            if company.indexed_hash != text_hash or force:
+                _mark_indexed(company, indexed_at=now, indexed_hash=text_hash)
+            elif company.index_status != IndexStatus.INDEXED or company.index_error:
+                _mark_indexed(company)
+    report.indexed = len(stale)
+    report.unchanged = len(companies) - len(stale)
+    return report
+
+
+def _mark_indexed(company, **fields):
+    """Record success, unless the row changed since it was read (its own task will follow)."""
+    Company.objects.filter(pk=company.pk, updated_at=company.updated_at).update(
+        index_status=IndexStatus.INDEXED, index_error="", **fields
+    )
+
+
+def mark_pending(pks):
+    Company.objects.filter(pk__in=pks).update(index_status=IndexStatus.PENDING)
+
+
+def mark_failed(pks, error):
+    logger.warning("Indexing failed for companies %s: %s", list(pks), error)
+    Company.objects.filter(pk__in=pks).update(
+        index_status=IndexStatus.FAILED, index_error=error[:2000]
+    )
+
+
+def remove_companies(pks):
+    """Delete the points of companies ``pks`` (which may no longer exist in the database)."""
+    open_index().delete(list(pks))

@@ -1,0 +1,76 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import override_settings
+
+from companies.importing import import_companies
+from companies.models import Company
+from companies.search.indexing import index_companies, open_index
+from companies.search.store import close_store
+
+DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "startups_demo.jsonl"
+
+
+def search_settings(**changes):
+    return {**django_settings.COMPANY_SEARCH, **changes}
+
+
+@pytest.fixture
+def search_store(tmp_path, settings):
+    """A fresh, empty embedded Qdrant store on disk for one test."""
+    settings.COMPANY_SEARCH = search_settings(QDRANT_PATH=str(tmp_path / "qdrant"))
+    yield open_index()
+    close_store()
+
+
+@pytest.fixture(scope="module")
+def demo_companies(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The 259 demo startups in the database and indexed in a store of their own (per module)."""
+    path = tmp_path_factory.mktemp("demo-store") / "qdrant"
+    with override_settings(COMPANY_SEARCH=search_settings(QDRANT_PATH=str(path))):
+        with django_db_blocker.unblock():
+            result = import_companies(DEMO_FILE.read_bytes())
+            index_companies(result.company_ids)
+            yield result
+            Company.objects.all().delete()
+        close_store()
+
+
+def _integration_blocker():
+    """Why the integration tests cannot run here, or None."""
+    from django.conf import settings
+
+    from tests.integration import REDIS_URL, redis_reachable
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return ("they need PostgreSQL: set TEST_DATABASE_URL=postgres://… "
+                "(make test does, and starts them with -m integration)")
+    import psycopg
+
+    try:
+        psycopg.connect(
+            host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"],
+            password=database["PASSWORD"], dbname="postgres", connect_timeout=3,
+        ).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {database['HOST']}:{database['PORT']} is unreachable ({exc})"
+    if not redis_reachable():
+        return f"Redis at {REDIS_URL} is unreachable"
+    return None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    integration = [item for item in items if item.get_closest_marker("integration")]
+    if not integration:
+        return
+    reason = _integration_blocker()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.exit(f"CI is set, so the integration tests must run, but {reason}.", returncode=1)
+    for item in integration:
+        item.add_marker(pytest.mark.skip(reason=f"integration tests skipped: {reason}"))

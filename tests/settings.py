@@ -1,0 +1,31 @@
+"""Test settings: the real settings, with test-only secrets and a throwaway store location."""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
+
+from searchsite.settings import *  # noqa: E402,F403
+from searchsite.settings import COMPANY_SEARCH, DATABASES, env_str  # noqa: E402
+
+import dj_database_url  # noqa: E402
+
+# Integration tests run on PostgreSQL: make test sets TEST_DATABASE_URL for them.
+if env_str("TEST_DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(env_str("TEST_DATABASE_URL"))}
+
+COMPANY_SEARCH = {
+    **COMPANY_SEARCH,
+    "QDRANT_URL": "",
+    "QDRANT_PATH": os.path.join(tempfile.mkdtemp(prefix="startup-search-tests-"), "qdrant"),
+    "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
+}
+CELERY_BROKER_URL = ""
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,77 @@
+"""The JSON API over real search."""
+
+import pytest
+
+from companies.models import Company
+
+pytestmark = pytest.mark.django_db
+
+
+def test_search_returns_the_documented_shape(client, demo_companies):
+    response = client.get("/api/search/", {"q": "reserve parking from my phone", "limit": 3})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"count", "results"}
+    assert body["count"] >= 3 and len(body["results"]) == 3
+    first = body["results"][0]
+    assert set(first) == {"id", "name", "slug", "description", "city", "link", "image_url", "score"}
+    assert first["name"] in {"SpotHero", "ParkWhiz"}
+    assert 0 < first["score"] <= 1
+    company = Company.objects.get(pk=first["id"])
+    assert (first["slug"], first["link"]) == (company.slug, company.link)
+
+
+def test_search_pages_with_limit_and_offset(client, demo_companies):
+    first = client.get("/api/search/", {"q": "health care", "limit": 5}).json()
+    second = client.get("/api/search/", {"q": "health care", "limit": 5, "offset": 5}).json()
+    both = client.get("/api/search/", {"q": "health care", "limit": 10}).json()
+    assert [r["id"] for r in first["results"] + second["results"]] == [
+        r["id"] for r in both["results"]
+    ]
+
+
+def test_search_filters_by_city(client, demo_companies):
+    body = client.get("/api/search/", {"q": "rewards", "city": "LONDON"}).json()
+    assert body["results"] and {r["city"] for r in body["results"]} == {"London"}
+
+
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({}, "q"),
+        ({"q": ""}, "q"),
+        ({"q": "   "}, "q"),
+        ({"q": "x" * 1000}, "q"),
+        ({"q": "parking", "limit": -1}, "limit"),
+        ({"q": "parking", "limit": 10**12}, "limit"),
+        ({"q": "parking", "limit": "ten"}, "limit"),
+        ({"q": "parking", "offset": -5}, "offset"),
+        ({"q": "parking", "mode": "nonsense"}, "mode"),
+        ({"q": "parking", "mode": "hybrid"}, "mode"),
+        ({"q": "parking", "mode": "keyword"}, "mode"),
+    ],
+)
+def test_invalid_parameters_answer_400_with_a_message(client, params, field):
+    response = client.get("/api/search/", params)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    messages = response.json()[field]
+    assert messages and all(isinstance(m, str) and m for m in messages)
+
+
+def test_search_answers_503_when_the_index_is_down(client, settings):
+    settings.COMPANY_SEARCH = {**settings.COMPANY_SEARCH, "QDRANT_URL": "http://127.0.0.1:9"}
+    response = client.get("/api/search/", {"q": "parking"})
+    assert response.status_code == 503
+    assert "unavailable" in response.json()["detail"]
+
+
+def test_companies_list_and_detail_are_read_only(client, demo_companies):
+    listing = client.get("/api/companies/", {"limit": 5}).json()
+    assert listing["count"] == 259 and len(listing["results"]) == 5
+    company = Company.objects.get(name="SpotHero")
+    detail = client.get(f"/api/companies/{company.pk}/").json()
+    assert detail["name"] == "SpotHero" and detail["index_status"] == "indexed"
+    assert client.post("/api/companies/", {"name": "X"}).status_code in (401, 403, 405)
+    assert client.delete(f"/api/companies/{company.pk}/").status_code in (401, 403, 405)
+    assert client.get("/api/companies/999999/").status_code == 404

@@ -1,0 +1,60 @@
+"""The model files are built from the packaged weights and match the reference model."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastembed import TextEmbedding
+
+from companies.search import model_files
+from companies.search.embedding import embed_documents, embed_query
+
+REFERENCE = Path(__file__).parent / "fixtures" / "minilm_reference.json"
+
+
+@pytest.fixture(scope="module")
+def built_folder(tmp_path_factory):
+    return model_files.ensure_model_files(tmp_path_factory.mktemp("model") / "minilm")
+
+
+def test_built_model_agrees_with_sentence_transformers(built_folder):
+    """Reference vectors were computed with sentence-transformers on the original weights."""
+    reference = json.loads(REFERENCE.read_text())
+    model = TextEmbedding(model_files.MODEL_NAME, specific_model_path=str(built_folder),
+                          local_files_only=True)
+    vectors = np.array(list(model.embed(reference["texts"])))
+    expected = np.array(reference["vectors"])
+    cosines = (vectors * expected).sum(axis=1) / (
+        np.linalg.norm(vectors, axis=1) * np.linalg.norm(expected, axis=1))
+    assert cosines.min() >= 0.99999
+    # One text is longer than 256 tokens: it only matches if truncation matches.
+    assert max(len(text) for text in reference["texts"]) > 2000
+
+
+def test_building_again_reuses_the_folder(built_folder):
+    stamp = (built_folder / "model.onnx").stat().st_mtime_ns
+    assert model_files.ensure_model_files(built_folder) == built_folder
+    assert (built_folder / "model.onnx").stat().st_mtime_ns == stamp
+    assert not [p for p in built_folder.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_tampered_weights_are_refused(tmp_path, monkeypatch):
+    copy = tmp_path / "source"
+    shutil.copytree(model_files.source_folder(), copy)
+    with open(copy / "model.safetensors", "r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\0\0\0\0")
+    monkeypatch.setattr(model_files, "source_folder", lambda: copy)
+    with pytest.raises(model_files.ModelFilesError, match="sha256"):
+        model_files.ensure_model_files(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_query_and_document_vectors_are_normalised_and_related():
+    [doc] = embed_documents(["SpotHero lets drivers reserve parking spots from their phone."])
+    query = np.array(embed_query("reserve parking from my phone"))
+    unrelated = np.array(embed_query("a chocolate cake recipe"))
+    assert len(doc) == 384 and abs(np.linalg.norm(doc) - 1) < 1e-5
+    assert query @ doc > 0.6 > unrelated @ doc + 0.4

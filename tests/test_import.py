@@ -1,0 +1,160 @@
+"""import_companies: the startups data format, idempotent re-runs, bad rows and bad files."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from companies.importing import ImportFileError, import_companies, tags_from_alt
+from companies.models import Company, IndexStatus
+from tests.conftest import DEMO_FILE
+
+pytestmark = pytest.mark.django_db
+
+
+def row(name, **fields):
+    slug = name.lower().replace(" ", "")
+    return {"name": name, "images": f"https://img.example/{slug}.png",
+            "alt": f"{name} -  fintech payments", "description": f"{name} does payments.",
+            "link": f"https://{slug}.example", "city": "Chicago", **fields}
+
+
+def jsonl(*rows):
+    return "\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n"
+
+
+def run_import(tmp_path, text, *args):
+    path = tmp_path / "companies.jsonl"
+    path.write_text(text)
+    out, err = StringIO(), StringIO()
+    call_command("import_companies", str(path), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_demo_file_imports_every_startup_and_indexes_it(search_store, tmp_path):
+    out, err = run_import(tmp_path, DEMO_FILE.read_text())
+    assert "259 created, 0 updated, 0 unchanged, 0 rejected" in out
+    assert err == ""
+    assert Company.objects.count() == 259
+    assert Company.objects.filter(index_status=IndexStatus.INDEXED).count() == 259
+    assert search_store.count() == 259
+    spothero = Company.objects.get(name="SpotHero")
+    assert spothero.tags == "mobile marketplaces transportation parking"
+    assert spothero.image_url.startswith("https://") and spothero.slug == "spothero"
+
+
+def test_rerun_creates_nothing_and_embeds_nothing(search_store, tmp_path):
+    run_import(tmp_path, DEMO_FILE.read_text())
+    ids = set(Company.objects.values_list("id", flat=True))
+    out, _ = run_import(tmp_path, DEMO_FILE.read_text())
+    assert "0 created, 0 updated, 259 unchanged, 0 rejected" in out
+    assert "0 embedded, 259 already up to date" in out
+    assert set(Company.objects.values_list("id", flat=True)) == ids
+    assert search_store.count() == 259
+
+
+def test_changed_rows_update_in_place_matched_by_website(search_store, tmp_path):
+    run_import(tmp_path, jsonl(row("Acme Pay"), row("Zeta Cards")))
+    acme = Company.objects.get(name="Acme Pay")
+    # Same website with another scheme and www.: the same company.
+    changed = row("Acme Pay", link="http://www.acmepay.example/", description="Payroll for bakeries.")
+    out, _ = run_import(tmp_path, jsonl(changed, row("Zeta Cards")))
+    assert "0 created, 1 updated, 1 unchanged" in out
+    acme.refresh_from_db()
+    assert acme.description == "Payroll for bakeries." and acme.slug == "acme-pay"
+    assert Company.objects.count() == 2
+
+
+def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(search_store, tmp_path):
+    text = jsonl(
+        row("Good One"),
+        "{not json",
+        row("No Link", link=""),
+        row("Bad Link", link="javascript:alert(1)"),
+        row("Numeric City", city=42),
+        ["a list"],
+        row("Good One Again", link="https://goodone.example"),
+        row("Good Two"),
+    )
+    out, err = run_import(tmp_path, text)
+    assert "2 created, 0 updated, 0 unchanged, 6 rejected" in out
+    assert "line 2: not valid JSON" in err
+    assert "line 3: link is missing" in err
+    assert "line 4: link is not a valid http(s) URL" in err
+    assert "line 5: city must be text" in err
+    assert "line 6: a record must be a JSON object" in err
+    assert "line 7: same website as line 1" in err
+    assert sorted(Company.objects.values_list("name", flat=True)) == ["Good One", "Good Two"]
+
+
+def test_json_array_files_are_accepted_with_line_numbers(search_store):
+    text = "[\n" + json.dumps(row("Array One")) + ",\n" + json.dumps({**row("Nameless"), "name": ""}) + "\n]"
+    result = import_companies(text)
+    assert result.created == 1
+    assert [str(r) for r in result.rejected] == ["line 3: name is missing"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'[{"name": "Broken", "link": "https://b.example"', "not valid JSON"),
+        (b'[{"name": "A", "link": "https://a.example"} {"name": "B"}]', "Expected , or ]"),
+    ],
+)
+def test_a_bad_file_imports_nothing(search_store, tmp_path, content, message):
+    Company.objects.create(name="Existing", link="https://existing.example")
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=message):
+        call_command("import_companies", str(path), stdout=StringIO(), stderr=StringIO())
+    assert list(Company.objects.values_list("name", flat=True)) == ["Existing"]
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("import_companies", str(tmp_path / "nope.jsonl"))
+
+
+def test_a_database_failure_part_way_leaves_nothing_half_written(search_store, tmp_path):
+    run_import(tmp_path, jsonl(row("Acme Pay")))
+    # The new row is inserted first; then the update of Acme Pay fails inside the database.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TRIGGER refuse_update BEFORE UPDATE ON companies_company "
+            "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END"
+        )
+    with pytest.raises(CommandError, match="refused by trigger.*Nothing was imported"):
+        run_import(tmp_path, jsonl(row("New Co"), row("Acme Pay", description="changed")))
+    assert list(Company.objects.values_list("name", "description")) == [
+        ("Acme Pay", "Acme Pay does payments.")
+    ]
+
+
+def test_index_failure_keeps_the_rows_and_says_how_to_repair(search_store, tmp_path, settings):
+    settings.COMPANY_SEARCH = {**settings.COMPANY_SEARCH, "QDRANT_URL": "http://127.0.0.1:9"}
+    with pytest.raises(CommandError, match="search_index --repair"):
+        run_import(tmp_path, jsonl(row("Acme Pay")))
+    company = Company.objects.get()
+    assert company.index_status == IndexStatus.FAILED and "unavailable" in company.index_error
+
+
+@pytest.mark.parametrize(
+    "alt, name, tags",
+    [
+        ("SpotHero -  mobile marketplaces parking", "SpotHero", "mobile marketplaces parking"),
+        ("SaferCodes Logo QR codes generator", "SaferCodes", "QR codes generator"),
+        ("Hyde Park Angels - ", "Hyde Park Angels", ""),
+        ("Lowcost Email cheap flights alerts", "NowBoarding", "Lowcost Email cheap flights alerts"),
+    ],
+)
+def test_tags_come_from_the_logo_alt_text(alt, name, tags):
+    assert tags_from_alt(alt, name) == tags
+
+
+def test_import_file_error_type():
+    with pytest.raises(ImportFileError):
+        import_companies("   \n")
