@@ -25,6 +25,11 @@ def normalize_city(city):
     return " ".join(city.split()).casefold()
 
 
+def name_key(name):
+    """A name as people type it: "Trunk Club", "trunkclub" and "Trunk-Club" are the same."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
 class IndexStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     INDEXED = "indexed", "Indexed"

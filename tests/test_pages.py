@@ -42,7 +42,7 @@ def test_city_filter_on_the_page(client, demo_companies):
 def test_empty_state_explains_what_to_do(client, demo_companies):
     response = client.get("/search/", {"q": "parking", "city": "Atlantis"})
     html = response.content.decode()
-    assert "Nothing matches" in html and "search all cities" in html
+    assert "Nothing matches" in html and "Search all cities" in html
 
 
 def test_query_is_escaped(client, demo_companies):
@@ -72,3 +72,35 @@ def test_company_page(client, demo_companies):
     html = response.content.decode()
     assert "SpotHero" in html and "parking" in html and company.link in html
     assert client.get("/companies/no-such-company/").status_code == 404
+
+
+def test_city_facets_are_links_that_toggle_the_filter(client, demo_companies):
+    html = client.get("/search/", {"q": "rewards program", "mode": "keyword"}).content.decode()
+    assert 'href="?q=rewards+program&amp;mode=keyword&amp;city=London"' in html
+    selected = client.get("/search/", {"q": "rewards program", "mode": "keyword",
+                                       "city": "London"})
+    html = selected.content.decode()
+    assert 'aria-current="true"' in html
+    assert 'href="?q=rewards+program&amp;mode=keyword"' in html  # un-select
+    assert {h.company.city for h in selected.context["results"].hits} == {"London"}
+
+
+def test_mode_is_kept_in_the_form_and_the_page_links(client, demo_companies):
+    response = client.get("/search/", {"q": "mobile app", "mode": "semantic", "city": "Chicago"})
+    html = response.content.decode()
+    assert 'value="semantic" checked' in html
+    assert 'name="city" value="Chicago"' in html
+    assert "page=2" in html and "mode=semantic" in html.split('rel="next"')[1].split(">")[0]
+
+
+def test_results_show_highlighted_snippets(client, demo_companies):
+    html = client.get("/search/", {"q": "parking garages"}).content.decode()
+    assert "<mark>" in html
+
+
+def test_company_page_lists_similar_companies(client, demo_companies):
+    company = Company.objects.get(name="SpotHero")
+    response = client.get(company.get_absolute_url())
+    similar = [hit.company.name for hit in response.context["similar"]]
+    assert similar[0] == "ParkWhiz" and "SpotHero" not in similar
+    assert 'id="similar"' in response.content.decode()

@@ -2,7 +2,10 @@
 
 import pytest
 
-from companies.search.query import InvalidSearch, search_companies
+from companies.models import Company
+from companies.search.query import (
+    MODES, InvalidSearch, search_companies, similar_companies, suggest_companies,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -10,6 +13,19 @@ pytestmark = pytest.mark.django_db
 def names(results):
     return [hit.company.name for hit in results.hits]
 
+
+def all_hits(query, **kwargs):
+    """Every match, page by page."""
+    hits, offset = [], 0
+    while True:
+        page = search_companies(query, limit=100, offset=offset, **kwargs)
+        hits += page.hits
+        offset += 100
+        if offset >= page.count:
+            return hits
+
+
+# Meaning ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     "query, expected_first",
@@ -19,66 +35,176 @@ def names(results):
         ("get cheap flight deals by email", {"NowBoarding ✈️"}),
     ],
 )
-def test_meaning_ranks_the_right_company_first(demo_companies, query, expected_first):
-    results = search_companies(query, limit=5)
-    assert names(results)[0] in expected_first
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_meaning_ranks_the_right_company_first(demo_companies, query, expected_first, mode):
+    assert names(search_companies(query, mode=mode, limit=5))[0] in expected_first
 
 
-def test_both_parking_apps_lead_a_parking_query(demo_companies):
-    top = names(search_companies("find a spot for my car downtown", limit=3))
-    assert {"SpotHero", "ParkWhiz"} <= set(top)
+def test_hybrid_is_the_default_and_finds_what_shares_no_word_with_the_query(demo_companies):
+    results = search_companies("find a spot for my car downtown", limit=3)
+    assert results.mode == "hybrid"
+    assert {"SpotHero", "ParkWhiz"} <= set(names(results))
+    # Neither description contains "car", "spot for" or "downtown" as the query words it.
+    assert names(search_companies("find a spot for my car downtown", mode="keyword",
+                                  limit=3))[:1] != ["SpotHero"]
 
 
-def test_scores_are_descending_and_count_covers_the_page(demo_companies):
-    results = search_companies("online fashion shopping", limit=10)
-    scores = [hit.score for hit in results.hits]
-    assert scores == sorted(scores, reverse=True)
-    assert results.count >= len(results.hits) == 10
+def test_keyword_mode_matches_words_not_meaning(demo_companies):
+    results = search_companies("crowdfunding", mode="keyword", limit=100)
+    assert results.hits and all(
+        "crowdfund" in (hit.company.description + hit.company.tags).lower()
+        for hit in results.hits
+    )
+    assert results.count == len(results.hits)
+    # A query of nothing but stopwords matches nothing in keyword mode.
+    assert search_companies("the of and", mode="keyword").count == 0
 
 
-def test_city_filter_returns_only_that_city(demo_companies):
-    results = search_companies("software", cities=["london"], limit=50)
-    assert results.hits, "London has companies about software"
+def test_an_exact_company_name_comes_first_in_every_mode(demo_companies):
+    for mode in MODES:
+        assert names(search_companies("trunk club", mode=mode, limit=3))[0] == "Trunk Club"
+    assert names(search_companies("Rocket-Miles", limit=1)) == ["Rocketmiles"]
+
+
+def test_scores_are_descending(demo_companies):
+    for mode in MODES:
+        scores = [hit.score for hit in search_companies("online fashion shopping", mode=mode).hits]
+        assert scores == sorted(scores, reverse=True) and scores
+
+
+# Filters and facets ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_city_filter_returns_only_that_city(demo_companies, mode):
+    results = search_companies("rewards for customers", mode=mode, cities=["london"], limit=50)
+    assert results.hits, "London has reward programs"
     assert {hit.company.city for hit in results.hits} == {"London"}
     assert results.count == len(results.hits)
 
 
-def test_city_filter_is_applied_inside_the_search_not_after_the_limit(demo_companies):
-    # For this query no London company is in the unfiltered top 10; a filter applied after the
-    # top 10 were taken would find nothing.
-    unfiltered = search_companies("online banking and payments", limit=10)
+@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
+def test_city_filter_is_applied_inside_the_search_not_after_the_limit(demo_companies, mode):
+    # No London company is in the unfiltered top 10 for this query; a filter applied after
+    # the top 10 were taken would find nothing.
+    unfiltered = search_companies("online banking and payments", mode=mode, limit=10)
     assert "London" not in {hit.company.city for hit in unfiltered.hits}
-    filtered = search_companies("online banking and payments", cities=["London"], limit=10)
+    filtered = search_companies("online banking and payments", mode=mode, cities=["London"],
+                                limit=10)
     assert filtered.hits and {hit.company.city for hit in filtered.hits} == {"London"}
 
 
-def test_consecutive_pages_neither_repeat_nor_skip(demo_companies):
-    whole = names(search_companies("data analytics", limit=30))
-    pages = [names(search_companies("data analytics", limit=10, offset=o)) for o in (0, 10, 20)]
+def test_several_cities_combine(demo_companies):
+    results = search_companies("software", cities=["London", "Chicago"], limit=100)
+    assert {hit.company.city for hit in results.hits} == {"London", "Chicago"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_facets_count_the_matches_per_city_ignoring_the_city_filter(demo_companies, mode):
+    everywhere = search_companies("restaurants", mode=mode)
+    facets = {facet.value: facet.count for facet in everywhere.facets}
+    assert sum(facets.values()) == everywhere.count
+    every_hit = all_hits("restaurants", mode=mode)
+    assert len(every_hit) == everywhere.count
+    assert facets["Chicago"] == sum(hit.company.city == "Chicago" for hit in every_hit)
+    in_london = search_companies("restaurants", mode=mode, cities=["London"], limit=100)
+    london = {facet.value: facet for facet in in_london.facets}
+    assert london["London"].selected and london["London"].count == in_london.count
+    assert london["Chicago"].count == facets["Chicago"] and not london["Chicago"].selected
+
+
+# Paging ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", MODES)
+def test_consecutive_pages_neither_repeat_nor_skip(demo_companies, mode):
+    whole = names(search_companies("data analytics", mode=mode, limit=30))
+    pages = [names(search_companies("data analytics", mode=mode, limit=10, offset=o))
+             for o in (0, 10, 20)]
     assert sum(pages, []) == whole
     assert len(set(whole)) == len(whole) == 30
 
 
-def test_count_is_stable_across_pages(demo_companies):
-    counts = {search_companies("mobile app", limit=10, offset=o).count for o in (0, 10, 20)}
-    assert len(counts) == 1
+def test_count_is_the_same_on_every_page_and_bounds_the_pages(demo_companies):
+    pages = [search_companies("mobile app", limit=10, offset=o) for o in (0, 10, 20)]
+    assert len({page.count for page in pages}) == 1
+    count = pages[0].count
+    assert 20 < count < 259  # matches are a threshold, not the whole data set
+    last = search_companies("mobile app", limit=10, offset=(count - 1) // 10 * 10)
+    assert 1 <= len(last.hits) <= 10
+    assert search_companies("mobile app", limit=10, offset=count).hits == []
 
 
 def test_unknown_city_finds_nothing(demo_companies):
     results = search_companies("parking", cities=["Atlantis"])
     assert results.count == 0 and results.hits == []
+    assert [(f.value, f.count, f.selected) for f in results.facets if f.selected] == [
+        ("atlantis", 0, True)]
 
+
+# Highlights ------------------------------------------------------------------------------------
+
+def test_highlights_mark_the_query_words_in_the_best_sentence(demo_companies):
+    hit = search_companies("parking garages", mode="keyword", limit=1).hits[0]
+    assert "<mark>garages</mark>" in hit.highlight or "<mark>parking</mark>" in hit.highlight.lower()
+    assert len(hit.highlight) < 400
+
+
+def test_semantic_highlight_is_a_sentence_even_without_shared_words(demo_companies):
+    hit = search_companies("somewhere to leave my vehicle", mode="semantic", limit=1).hits[0]
+    assert "<mark>" not in hit.highlight  # no word in common
+    assert hit.highlight.rstrip("…") in " ".join(hit.company.description.split())
+
+
+def test_highlights_escape_html(search_store):
+    company = Company.objects.create(
+        name="Escapes Inc", link="https://escapes.example", city="Chicago",
+        description='We sell <script>alert("x")</script> parking & more parking.',
+    )
+    from companies.search.indexing import index_companies
+
+    index_companies([company.pk])
+    hit = search_companies("parking", mode="keyword").hits[0]
+    assert "<script>" not in hit.highlight
+    assert "&lt;script&gt;" in hit.highlight and "&amp;" in hit.highlight
+    assert hit.highlight.count("<mark>parking</mark>") == 2
+
+
+# Similar and suggest ---------------------------------------------------------------------------
+
+def test_similar_companies_exclude_the_company_and_are_related(demo_companies):
+    spothero = Company.objects.get(name="SpotHero")
+    similar = [hit.company.name for hit in similar_companies(spothero, limit=5)]
+    assert "SpotHero" not in similar and len(similar) == 5
+    assert similar[0] == "ParkWhiz"
+
+
+def test_similar_companies_respect_a_city_filter(demo_companies):
+    spothero = Company.objects.get(name="SpotHero")
+    similar = similar_companies(spothero, limit=5, cities=["London"])
+    assert similar and {hit.company.city for hit in similar} == {"London"}
+
+
+def test_suggest_completes_names_and_words_in_names(demo_companies):
+    assert [c.name for c in suggest_companies("spot")][:1] == ["SpotHero"]
+    assert "Hyde Park Angels" in [c.name for c in suggest_companies("park")]
+    names_ = [c.name for c in suggest_companies("park")]
+    assert names_.index("ParkWhiz") < names_.index("Hyde Park Angels")  # prefix first
+    assert suggest_companies("zzzz") == []
+
+
+# Bad input -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"query": "   "}, "Enter something"),
         ({"query": "x" * 1000}, "too long"),
+        ({"query": "nul\x00byte"}, "NUL"),
         ({"query": "parking", "limit": 0}, "limit"),
         ({"query": "parking", "limit": 101}, "limit"),
         ({"query": "parking", "offset": -1}, "offset"),
+        ({"query": "parking", "offset": 1000}, "offset"),
         ({"query": "parking", "mode": "nonsense"}, "Unknown mode"),
-        ({"query": "parking", "mode": "hybrid"}, "not available yet"),
+        ({"query": "parking", "cities": [f"city{i}" for i in range(21)]}, "at most 20 cities"),
     ],
 )
 def test_invalid_parameters_are_refused_with_a_reason(kwargs, message):

@@ -1,28 +1,29 @@
 from rest_framework import serializers
 
 from companies.models import Company
-from companies.search.query import MAX_LIMIT, MAX_MATCHES, MAX_QUERY_LENGTH, MODES, PLANNED_MODES
+from companies.search.query import (
+    DEFAULT_MODE, MAX_CITIES, MAX_LIMIT, MAX_MATCHES, MAX_QUERY_LENGTH, MODES,
+)
 
 
 class SearchParamsSerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=MAX_QUERY_LENGTH, trim_whitespace=True)
-    mode = serializers.CharField(required=False, default=MODES[0])
-    city = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
-    limit = serializers.IntegerField(required=False, default=10, min_value=1, max_value=MAX_LIMIT)
-    offset = serializers.IntegerField(
-        required=False, default=0, min_value=0, max_value=MAX_MATCHES - 1
+    q = serializers.CharField(max_length=MAX_QUERY_LENGTH)
+    mode = serializers.ChoiceField(choices=MODES, default=DEFAULT_MODE)
+    city = serializers.ListField(
+        child=serializers.CharField(max_length=100, allow_blank=True), required=False,
+        default=list, max_length=MAX_CITIES,
     )
+    limit = serializers.IntegerField(default=10, min_value=1, max_value=MAX_LIMIT)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_MATCHES - 1)
 
-    def validate_mode(self, value):
-        if value in PLANNED_MODES:
-            raise serializers.ValidationError(
-                f"Mode {value!r} is not available yet; use one of: {', '.join(MODES)}."
-            )
-        if value not in MODES:
-            raise serializers.ValidationError(
-                f"Unknown mode {value!r}; use one of: {', '.join(MODES)}."
-            )
-        return value
+
+class LimitSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(default=5, min_value=1, max_value=MAX_LIMIT)
+
+
+class SuggestParamsSerializer(serializers.Serializer):
+    q = serializers.CharField(max_length=100)
+    limit = serializers.IntegerField(default=8, min_value=1, max_value=20)
 
 
 class CompanySerializer(serializers.ModelSerializer):
@@ -44,3 +45,17 @@ class SearchHitSerializer(serializers.Serializer):
     link = serializers.CharField(source="company.link")
     image_url = serializers.CharField(source="company.image_url")
     score = serializers.FloatField()
+    highlight = serializers.CharField(
+        help_text="HTML: the best-matching sentence, escaped, query terms in <mark>."
+    )
+
+
+class CityFacetSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class SuggestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()

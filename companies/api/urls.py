@@ -8,5 +8,6 @@ router.register("companies", views.CompanyViewSet, basename="company")
 
 urlpatterns = [
     path("search/", views.SearchView.as_view(), name="api-search"),
+    path("suggest/", views.SuggestView.as_view(), name="api-suggest"),
     path("", include(router.urls)),
 ]

@@ -12,6 +12,7 @@ DEFAULTS = {
     "MODEL_DIR": "var/models/all-MiniLM-L6-v2",
     "EMBEDDING_THREADS": None,
     "BATCH_SIZE": 64,
+    "BM25_AVG_LEN": 40,
     "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
 }
 

@@ -4,6 +4,8 @@ import os
 import threading
 from functools import lru_cache
 
+import numpy as np
+
 from .conf import search_setting
 from .model_files import MODEL_NAME, ensure_model_files
 
@@ -60,6 +62,12 @@ def embed_documents(texts, batch_size=None):
         return []
     batch_size = batch_size or search_setting("BATCH_SIZE")
     return [vector.tolist() for vector in get_model().embed(list(texts), batch_size=batch_size)]
+
+
+def normalized_mean(vectors):
+    """The unit-length mean of unit vectors: the whole company from its sentences."""
+    mean = np.mean(np.asarray(vectors, dtype=np.float32), axis=0)
+    return (mean / np.linalg.norm(mean)).tolist()
 
 
 def embed_query(text):

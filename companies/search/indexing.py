@@ -7,37 +7,48 @@ a company whose hash is unchanged is not embedded again.
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
-from companies.models import Company, IndexStatus, normalize_city
+from companies.models import Company, IndexStatus, name_key, normalize_city
 
-from . import embedding
+from . import embedding, keywords
 from .conf import search_setting
 from .store import IndexPoint, get_store
 
 logger = logging.getLogger(__name__)
 
-# Bump when document_text changes: every stored point then counts as stale.
-RECIPE_VERSION = 1
+# Bump when what a point is made of changes: every stored point then counts as stale.
+RECIPE_VERSION = 4
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def document_text(company):
-    """The text a company is embedded from: name, city, markets and description."""
-    parts = [company.name.strip()]
-    if company.city.strip():
-        parts[0] += f" ({company.city.strip()})"
+    """The text a company is found by: name, markets and description."""
+    parts = [company.name.strip(), company.tags.strip(), company.description.strip()]
+    return ". ".join(part for part in parts if part)
+
+
+def document_sentences(company):
+    """The passages embedded one by one: each sentence of the description, and the markets.
+
+    Each is prefixed with the name, so it stands on its own. A query about one thing a company
+    does then meets that sentence, undiluted by the rest (measured: nDCG@10 0.80 scoring by the
+    best sentence vs 0.75 by the whole text, bench/quality.py).
+    """
+    name = company.name.strip()
+    sentences = [sentence.strip() for sentence in _SENTENCE_END.split(company.description)
+                 if sentence.strip()]
     if company.tags.strip():
-        parts.append(company.tags.strip())
-    if company.description.strip():
-        parts.append(company.description.strip())
-    return ". ".join(parts)
+        sentences.append(company.tags.strip())
+    return [f"{name}: {sentence}" for sentence in sentences] or [name]
 
 
 def document_hash(text):
-    recipe = f"{embedding.model_name()}\n{RECIPE_VERSION}\n{text}"
+    recipe = f"{embedding.model_name()}\n{keywords.recipe()}\n{RECIPE_VERSION}\n{text}"
     return hashlib.sha256(recipe.encode()).hexdigest()
 
 
@@ -46,6 +57,7 @@ def index_metadata():
     return {
         "model": embedding.model_name(),
         "dimension": embedding.dimension(),
+        "keywords": keywords.recipe(),
         "recipe": RECIPE_VERSION,
     }
 
@@ -99,15 +111,9 @@ def _index_batch(pks, *, force):
         hashed = [(company, text, document_hash(text))
                   for company, text in ((c, document_text(c)) for c in companies)]
         stale = [item for item in hashed if force or item[0].indexed_hash != item[2]]
-        vectors = embedding.embed_documents([text for _, text, _ in stale])
-        store.upsert([
-            IndexPoint(
-                id=company.pk,
-                dense=vector,
-                payload={"city": normalize_city(company.city), "hash": text_hash},
-            )
-            for (company, _, text_hash), vector in zip(stale, vectors)
-        ])
+        store.upsert(make_points([company for company, _, _ in stale],
+                                 [text for _, text, _ in stale],
+                                 [text_hash for _, _, text_hash in stale]))
     except Exception as exc:
         mark_failed([company.pk for company in companies], str(exc) or type(exc).__name__)
         raise
@@ -121,6 +127,26 @@ def _index_batch(pks, *, force):
     report.indexed = len(stale)
     report.unchanged = len(companies) - len(stale)
     return report
+
+
+def make_points(companies, texts, hashes):
+    """The index points of ``companies``: all their sentences embedded in one batch."""
+    sentences = [document_sentences(company) for company in companies]
+    vectors = iter(embedding.embed_documents([s for company in sentences for s in company]))
+    points = []
+    for company, text_hash, company_sentences, sparse in zip(
+        companies, hashes, sentences, keywords.document_vectors(texts)
+    ):
+        sentence_vectors = [next(vectors) for _ in company_sentences]
+        points.append(IndexPoint(
+            id=company.pk,
+            dense=embedding.normalized_mean(sentence_vectors),
+            sentences=sentence_vectors,
+            sparse=sparse,
+            payload={"city": normalize_city(company.city), "name_key": name_key(company.name),
+                     "hash": text_hash, "terms": sparse[0]},
+        ))
+    return points
 
 
 def _mark_indexed(company, **fields):

@@ -1,22 +1,38 @@
-"""The search service behind the pages and the API."""
+"""The search service behind the pages and the API: modes, filters, facets, similar, suggest.
 
+What counts as a match (``count``, facets, how far pages go):
+- ``keyword``: every company containing at least one query term (after stemming and stopwords);
+  counted exactly.
+- ``semantic``: every company whose semantic score (similarity of the query to the whole company
+  and to its best sentence, ``store.Fusion``) reaches ``MIN_SCORE``.
+- ``hybrid``: every company whose hybrid score (the semantic score plus a bounded boost for shared
+  keywords) reaches ``MIN_SCORE``: the semantic matches, and keyword matches close to them.
+Semantic and hybrid matches are ranked in full up to ``MAX_MATCHES``, and ``count`` is the size
+of that ranking, so it is the same on every page and pages neither repeat nor skip a company.
+"""
+
+from collections import Counter
 from dataclasses import dataclass
 
-from companies.models import Company, normalize_city
+from django.db.models import Case, IntegerField, Q, Value, When
 
-from . import embedding
+from companies.models import Company, name_key, normalize_city
+
+from . import embedding, keywords
+from .highlight import snippet
 from .indexing import open_index
+from .store import Fusion
 
+MODES = ("hybrid", "semantic", "keyword")
+DEFAULT_MODE = "hybrid"
 MAX_QUERY_LENGTH = 999
 MAX_LIMIT = 100
-# Results are ranked in full up to this depth; deeper pages would be noise, not answers.
 MAX_MATCHES = 1000
-# A company matches a semantic query when the cosine similarity of their embeddings reaches
-# this: below it, results are unrelated (measured on the demo data with bench/quality.py).
-SEMANTIC_MIN_SCORE = 0.2
-
-MODES = ("semantic",)
-PLANNED_MODES = ("hybrid", "keyword")
+MAX_CITIES = 20
+# Below this semantic (or hybrid) score a company is not about the query: 95% of the companies
+# judged relevant in bench/queries.jsonl score above it.
+MIN_SCORE = 0.2
+FUSION = Fusion()
 
 
 class InvalidSearch(ValueError):
@@ -27,6 +43,14 @@ class InvalidSearch(ValueError):
 class SearchHit:
     company: Company
     score: float
+    highlight: str = ""
+
+
+@dataclass(frozen=True)
+class CityFacet:
+    value: str
+    count: int
+    selected: bool
 
 
 @dataclass(frozen=True)
@@ -38,6 +62,7 @@ class SearchResults:
     offset: int
     count: int
     hits: list
+    facets: list
 
 
 def clean_query(query):
@@ -46,51 +71,108 @@ def clean_query(query):
         raise InvalidSearch("Enter something to search for.")
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidSearch(f"The query is too long: at most {MAX_QUERY_LENGTH} characters.")
+    if "\x00" in query:
+        raise InvalidSearch("The query contains a NUL character.")
     return query
 
 
-def search_companies(query, *, mode="semantic", cities=(), limit=10, offset=0):
-    """Companies matching ``query``, best first: the page ``offset``..``offset+limit``.
+def clean_cities(cities):
+    keys = tuple(sorted({normalize_city(city) for city in cities if city and city.strip()}))
+    if len(keys) > MAX_CITIES:
+        raise InvalidSearch(f"Filter by at most {MAX_CITIES} cities.")
+    return keys
 
-    ``count`` is the number of matches: companies whose similarity to the query reaches
-    ``SEMANTIC_MIN_SCORE`` (at most ``MAX_MATCHES``), within the given cities. The ranking is
-    deterministic, so consecutive pages neither repeat nor skip a company.
-    """
-    query = clean_query(query)
-    if mode in PLANNED_MODES:
-        raise InvalidSearch(f"Mode {mode!r} is not available yet; use mode=semantic.")
-    if mode not in MODES:
-        raise InvalidSearch(f"Unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
+
+def validate_page(limit, offset):
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidSearch(f"limit must be between 1 and {MAX_LIMIT}.")
     if not 0 <= offset < MAX_MATCHES:
         raise InvalidSearch(f"offset must be between 0 and {MAX_MATCHES - 1}.")
-    city_keys = tuple(sorted({normalize_city(city) for city in cities if city and city.strip()}))
+
+
+def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0):
+    """Companies matching ``query`` in ``mode``, best first: the page ``offset``..``offset+limit``."""
+    query = clean_query(query)
+    if mode not in MODES:
+        raise InvalidSearch(f"Unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
+    validate_page(limit, offset)
+    city_keys = clean_cities(cities)
 
     store = open_index()
-    matches = store.search_dense(
-        embedding.embed_query(query),
-        cities=city_keys,
-        limit=MAX_MATCHES,
-        score_threshold=SEMANTIC_MIN_SCORE,
-    )
-    page = matches[offset:offset + limit]
+    dense = embedding.embed_query(query) if mode != "keyword" else None
+    terms = keywords.query_terms(query) if mode != "semantic" else None
+    if mode == "keyword" and not terms:  # only stopwords: nothing to look for
+        return SearchResults(query, mode, city_keys, limit, offset, 0, [], [])
+
+    def rank(within):
+        return store.rank(dense=dense, terms=terms, name_key=name_key(query), cities=within,
+                          limit=MAX_MATCHES, score_threshold=MIN_SCORE, fusion=FUSION)
+
+    ranked = rank(city_keys)
+    if mode == "keyword":
+        count = store.count(cities=city_keys, terms=terms)
+        city_counts = store.city_counts(terms=terms)
+    else:
+        count = len(ranked)
+        # Facet counts ignore the city filter itself, so more cities can be added to it.
+        everywhere = rank(()) if city_keys else ranked
+        city_counts = Counter(point.city for point in everywhere)
+    query_stems = keywords.stems(query)
     return SearchResults(
         query=query,
         mode=mode,
         cities=city_keys,
         limit=limit,
         offset=offset,
-        count=len(matches),
-        hits=load_hits(page),
+        count=count,
+        hits=load_hits(ranked[offset:offset + limit], query_stems),
+        facets=city_facets(city_counts, city_keys),
     )
 
 
-def load_hits(scored_ids):
-    """The companies of ``scored_ids`` in one query, in rank order; points without a row skipped."""
-    companies = Company.objects.in_bulk([scored.id for scored in scored_ids])
+def similar_companies(company, *, limit=5, cities=()):
+    """The companies most like ``company`` (itself excluded), by their embeddings."""
+    validate_page(limit, 0)
+    ranked = open_index().recommend(company.pk, cities=clean_cities(cities), limit=limit)
+    return load_hits(ranked)
+
+
+def suggest_companies(prefix, *, limit=8):
+    """Companies whose name, or a word of it, starts with ``prefix``: for autocomplete."""
+    prefix = " ".join((prefix or "").split())
+    if not prefix:
+        raise InvalidSearch("Type the start of a company name.")
+    if len(prefix) > 100:
+        raise InvalidSearch("The prefix is too long: at most 100 characters.")
+    starts_name = Q(name__istartswith=prefix)
+    matches = Company.objects.filter(starts_name | Q(name__icontains=f" {prefix}"))
+    return list(
+        matches.annotate(
+            rank=Case(When(starts_name, then=Value(0)), default=Value(1),
+                      output_field=IntegerField())
+        ).order_by("rank", "name")[:limit]
+    )
+
+
+def load_hits(ranked, query_stems=frozenset()):
+    """The companies of ``ranked`` in one query, in rank order; points without a row skipped."""
+    companies = Company.objects.in_bulk([point.id for point in ranked])
     return [
-        SearchHit(companies[scored.id], scored.score)
-        for scored in scored_ids
-        if scored.id in companies
+        SearchHit(companies[point.id], point.score,
+                  snippet(companies[point.id].description, query_stems))
+        for point in ranked
+        if point.id in companies
     ]
+
+
+def city_facets(counts, selected):
+    """Facet entries with the cities' display names, most companies first."""
+    names = {}
+    for city in Company.objects.exclude(city="").values_list("city", flat=True).distinct():
+        names.setdefault(normalize_city(city), city)
+    keys = set(counts) | set(selected)
+    return sorted(
+        (CityFacet(names.get(key, key), counts.get(key, 0), key in selected) for key in keys
+         if key),
+        key=lambda facet: (-facet.count, facet.value),
+    )

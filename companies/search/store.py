@@ -23,6 +23,8 @@ from .conf import search_setting
 logger = logging.getLogger(__name__)
 
 DENSE = "dense"
+SENTENCES = "sentences"
+SPARSE = "keywords"
 
 
 class StoreUnavailable(Exception):
@@ -33,17 +35,44 @@ class StoreIncompatible(Exception):
     """The collection was built with another model or text recipe than this code uses."""
 
 
+class PointNotIndexed(Exception):
+    """The company asked about has no point in the index (yet)."""
+
+
 @dataclass(frozen=True)
 class IndexPoint:
     id: int
-    dense: list
+    dense: list  # the whole company
+    sentences: list  # one vector per sentence (a multivector, scored by its best sentence)
+    sparse: tuple  # (indices, values)
     payload: dict
 
 
 @dataclass(frozen=True)
-class ScoredId:
+class RankedPoint:
     id: int
     score: float
+    city: str
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How a query's scores are combined inside Qdrant (tuned with bench/quality.py).
+
+    Semantic score: ``(1 - sentence_weight)`` * cosine to the whole company + ``sentence_weight``
+    * cosine to its best-matching sentence. Hybrid adds ``keyword_weight`` * bm25 /
+    (bm25 + ``keyword_saturation``): a bounded boost for shared words, so the score keeps how
+    similar a result is, not just its rank. A company whose name is the query gets ``name_boost``.
+    ``method="rrf"`` / ``"dbsf"`` use Qdrant's rank
+    fusions of the three instead (kept for comparison in the benchmark).
+    """
+
+    method: str = "formula"
+    sentence_weight: float = 0.8
+    keyword_weight: float = 0.15
+    keyword_saturation: float = 8.0
+    # Added when the query is a company's name (ignoring case, spaces and punctuation).
+    name_boost: float = 1.0
 
 
 def _translate_errors(method):
@@ -53,7 +82,7 @@ def _translate_errors(method):
         try:
             with self._lock:
                 return method(self, *args, **kwargs)
-        except (StoreUnavailable, StoreIncompatible):
+        except (StoreUnavailable, StoreIncompatible, PointNotIndexed):
             raise
         except (ApiException, httpx.HTTPError, OSError, RuntimeError) as exc:
             raise StoreUnavailable(f"The search index is unavailable: {exc}") from exc
@@ -116,12 +145,21 @@ class CompanyStore:
             vectors_config={
                 DENSE: models.VectorParams(
                     size=metadata["dimension"], distance=models.Distance.COSINE
-                )
+                ),
+                SENTENCES: models.VectorParams(
+                    size=metadata["dimension"], distance=models.Distance.COSINE,
+                    multivector_config=models.MultiVectorConfig(
+                        comparator=models.MultiVectorComparator.MAX_SIM
+                    ),
+                ),
             },
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
             metadata=metadata,
         )
         if not self.embedded:  # local mode has no payload indexes (and warns)
             self.client.create_payload_index(name, "city", models.PayloadSchemaType.KEYWORD)
+            self.client.create_payload_index(name, "terms", models.PayloadSchemaType.INTEGER)
+            self.client.create_payload_index(name, "name_key", models.PayloadSchemaType.KEYWORD)
         self.client.update_collection_aliases(
             change_aliases_operations=[
                 models.CreateAliasOperation(
@@ -149,7 +187,15 @@ class CompanyStore:
             self.client.upsert(
                 self.alias,
                 points=[
-                    models.PointStruct(id=p.id, vector={DENSE: p.dense}, payload=p.payload)
+                    models.PointStruct(
+                        id=p.id,
+                        vector={
+                            DENSE: p.dense,
+                            SENTENCES: p.sentences,
+                            SPARSE: models.SparseVector(indices=p.sparse[0], values=p.sparse[1]),
+                        },
+                        payload=p.payload,
+                    )
                     for p in points
                 ],
             )
@@ -160,22 +206,11 @@ class CompanyStore:
             self.client.delete(self.alias, points_selector=models.PointIdsList(points=list(ids)))
 
     @_translate_errors
-    def count(self, cities=None):
-        return self.client.count(self.alias, count_filter=_city_filter(cities), exact=True).count
-
-    @_translate_errors
-    def search_dense(self, vector, *, cities=None, limit, score_threshold=None):
-        """The ``limit`` nearest points by cosine, best first, filtered inside the search."""
-        response = self.client.query_points(
-            self.alias,
-            query=list(vector),
-            using=DENSE,
-            query_filter=_city_filter(cities),
-            limit=limit,
-            score_threshold=score_threshold,
-            with_payload=False,
-        )
-        return [ScoredId(int(point.id), point.score) for point in response.points]
+    def count(self, cities=(), terms=None):
+        """Points in ``cities`` (all if empty) that contain any of ``terms`` (if given)."""
+        return self.client.count(
+            self.alias, count_filter=_filter(cities, terms), exact=True
+        ).count
 
     @_translate_errors
     def payloads(self, ids):
@@ -183,13 +218,108 @@ class CompanyStore:
         records = self.client.retrieve(self.alias, ids=list(ids), with_payload=True)
         return {int(record.id): record.payload for record in records}
 
+    # Queries -------------------------------------------------------------------------------
 
-def _city_filter(cities):
-    if not cities:
-        return None
-    return models.Filter(
-        must=[models.FieldCondition(key="city", match=models.MatchAny(any=list(cities)))]
+    @_translate_errors
+    def rank(self, *, dense=None, terms=None, name_key=None, cities=(), limit,
+             score_threshold=None, fusion=Fusion()):
+        """Points matching the query, best first, with every filter applied inside the search.
+
+        ``dense`` (a query vector) scores by meaning, ``terms`` (keyword ids) by BM25 over the
+        points containing any of them; given both, hybrid. Each part is a prefetch of ``limit``
+        candidates, fused by ``fusion``; ``score_threshold`` applies to the fused score.
+        """
+        query_filter = _filter(cities)
+        prefetch = []
+        if dense is not None:
+            prefetch += [
+                models.Prefetch(query=list(dense), using=DENSE, filter=query_filter, limit=limit),
+                models.Prefetch(query=[list(dense)], using=SENTENCES, filter=query_filter,
+                                limit=limit),
+            ]
+        if terms:
+            prefetch.append(models.Prefetch(query=_sparse_query(terms), using=SPARSE,
+                                            filter=query_filter, limit=limit))
+        if not prefetch:
+            return []
+        if dense is None:  # keyword only: plain BM25
+            query, prefetch = prefetch[0].query, None
+            using, threshold = SPARSE, None
+        else:
+            query = _fusion_query(fusion, len(prefetch), name_key)
+            using, threshold = None, score_threshold
+        response = self.client.query_points(
+            self.alias, prefetch=prefetch, query=query, using=using, query_filter=query_filter,
+            limit=limit, score_threshold=threshold, with_payload=["city"],
+        )
+        return [_ranked(point) for point in response.points]
+
+    @_translate_errors
+    def recommend(self, point_id, *, cities=(), limit):
+        """The points nearest to point ``point_id`` (which is left out)."""
+        try:
+            response = self.client.query_points(
+                self.alias,
+                query=models.RecommendQuery(recommend=models.RecommendInput(positive=[point_id])),
+                using=DENSE, query_filter=_filter(cities), limit=limit, with_payload=["city"],
+            )
+        except (ValueError, ApiException) as exc:
+            if "not found" in str(exc).lower() or "no point" in str(exc).lower():
+                raise PointNotIndexed(point_id) from exc
+            raise
+        return [_ranked(point) for point in response.points]
+
+    @_translate_errors
+    def city_counts(self, *, cities=(), terms=None, limit=100):
+        """``{city: count}`` over the points in ``cities`` containing any of ``terms``."""
+        response = self.client.facet(
+            self.alias, key="city", facet_filter=_filter(cities, terms), limit=limit, exact=True
+        )
+        return {hit.value: hit.count for hit in response.hits}
+
+
+def _ranked(point):
+    return RankedPoint(int(point.id), point.score, (point.payload or {}).get("city", ""))
+
+
+def _sparse_query(terms):
+    return models.SparseVector(indices=list(terms), values=[1.0] * len(terms))
+
+
+def _fusion_query(fusion, parts, name_key):
+    """The fused score of the prefetches: dense, sentences and (if ``parts`` is 3) keywords."""
+    if fusion.method in ("rrf", "dbsf"):
+        return models.FusionQuery(fusion=models.Fusion(fusion.method))
+    formula = [
+        models.MultExpression(mult=[1 - fusion.sentence_weight, "$score[0]"]),
+        models.MultExpression(mult=[fusion.sentence_weight, "$score[1]"]),
+    ]
+    if parts == 3:
+        keyword = "$score[2]"
+        formula.append(models.MultExpression(mult=[
+            fusion.keyword_weight,
+            models.DivExpression(div=models.DivParams(
+                left=keyword, right=models.SumExpression(sum=[keyword, fusion.keyword_saturation]),
+            )),
+        ]))
+    if name_key:
+        formula.append(models.MultExpression(mult=[
+            fusion.name_boost,
+            models.FieldCondition(key="name_key", match=models.MatchValue(value=name_key)),
+        ]))
+    return models.FormulaQuery(
+        formula=models.SumExpression(sum=formula),
+        defaults={f"$score[{i}]": 0.0 for i in range(parts)},
     )
+
+
+def _filter(cities=(), terms=None):
+    conditions = []
+    if cities:
+        conditions.append(models.FieldCondition(key="city", match=models.MatchAny(any=list(cities))))
+    if terms is not None:
+        conditions.append(models.FieldCondition(key="terms", match=models.MatchAny(any=list(terms))))
+    return models.Filter(must=conditions) if conditions else None
 
 
 class _NoLock:

@@ -1,0 +1,220 @@
+"""Search quality on the demo data: nDCG@10, recall@10 and MRR per mode, next to baselines.
+
+    .venv/bin/python bench/quality.py              # the table
+    .venv/bin/python bench/quality.py --per-query  # and each query's nDCG@10 per mode
+    .venv/bin/python bench/quality.py --sweep      # hybrid fusion parameters, for tuning
+
+Runs in a throwaway database and store (nothing under var/ is touched): imports
+data/startups_demo.jsonl, indexes it, then runs bench/queries.jsonl (graded 0/1/2 by hand)
+through the search service. Baselines on the same data: Django ``icontains`` on name, description
+and tags (whole query, ordered by name, as a plain site search does), plain BM25 (Okapi, no
+stemming, no stopwords, over name + description) and plain dense (all-MiniLM-L6-v2 cosine over
+name + description).
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = Path(__file__).resolve().parent / "queries.jsonl"
+K = 10
+
+
+def setup_django():
+    workdir = tempfile.mkdtemp(prefix="quality-bench-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "searchsite.settings")
+    os.environ["DEBUG"] = "1"
+    os.environ["DATABASE_URL"] = f"sqlite:///{workdir}/db.sqlite3"
+    os.environ["QDRANT_PATH"] = f"{workdir}/qdrant"
+    for name in ("QDRANT_URL", "CELERY_BROKER_URL"):
+        os.environ.pop(name, None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("import_companies", str(ROOT / "data" / "startups_demo.jsonl"), verbosity=0,
+                 stdout=open(os.devnull, "w"))
+
+
+# Metrics --------------------------------------------------------------------------------------
+
+def ndcg(ranked, grades, k=K):
+    dcg = sum((2 ** grades.get(name, 0) - 1) / math.log2(i + 2) for i, name in enumerate(ranked[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall(ranked, grades, k=K):
+    relevant = {name for name, g in grades.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant)
+
+
+def reciprocal_rank(ranked, grades):
+    for i, name in enumerate(ranked):
+        if grades.get(name, 0) > 0:
+            return 1 / (i + 1)
+    return 0.0
+
+
+# Baselines ------------------------------------------------------------------------------------
+
+def icontains_ranking(query):
+    from django.db.models import Q
+
+    from companies.models import Company
+
+    found = Company.objects.filter(
+        Q(name__icontains=query) | Q(description__icontains=query) | Q(tags__icontains=query)
+    ).order_by("name")
+    return list(found.values_list("name", flat=True)[:K])
+
+
+class PlainBM25:
+    """Okapi BM25 (k1=1.2, b=0.75) on lower-cased word tokens of name + description."""
+
+    def __init__(self, companies):
+        self.names = [c.name for c in companies]
+        self.docs = [Counter(self.tokens(f"{c.name} {c.description}")) for c in companies]
+        self.lengths = [sum(d.values()) for d in self.docs]
+        self.average = sum(self.lengths) / len(self.lengths)
+        frequency = Counter(term for d in self.docs for term in d)
+        n = len(self.docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in frequency.items()}
+
+    @staticmethod
+    def tokens(text):
+        return re.findall(r"\w+", text.lower())
+
+    def ranking(self, query):
+        terms = set(self.tokens(query))
+        scores = []
+        for name, doc, length in zip(self.names, self.docs, self.lengths):
+            score = sum(
+                self.idf[t] * doc[t] * 2.2 / (doc[t] + 1.2 * (0.25 + 0.75 * length / self.average))
+                for t in terms if t in doc
+            )
+            if score > 0:
+                scores.append((-score, name))
+        return [name for _, name in sorted(scores)[:K]]
+
+
+class PlainDense:
+    """all-MiniLM-L6-v2 cosine between the query and name + description."""
+
+    def __init__(self, companies):
+        import numpy as np
+
+        from companies.search import embedding
+
+        self.np = np
+        self.names = [c.name for c in companies]
+        self.matrix = np.array(embedding.embed_documents(
+            [f"{c.name}. {c.description}" for c in companies]
+        ))
+
+    def ranking(self, query):
+        from companies.search import embedding
+
+        scores = self.matrix @ self.np.array(embedding.embed_query(query))
+        return [self.names[i] for i in self.np.argsort(-scores)[:K]]
+
+
+# Running --------------------------------------------------------------------------------------
+
+def service_ranking(mode):
+    from companies.search.query import search_companies
+
+    def ranking(query):
+        return [hit.company.name for hit in search_companies(query, mode=mode, limit=K).hits]
+
+    return ranking
+
+
+def evaluate(rankers, judged):
+    table, per_query = {}, {}
+    for label, ranker in rankers.items():
+        rows, started = [], time.perf_counter()
+        for item in judged:
+            ranked = ranker(item["query"])
+            rows.append((ndcg(ranked, item["relevant"]), recall(ranked, item["relevant"]),
+                         reciprocal_rank(ranked, item["relevant"])))
+            per_query.setdefault(item["query"], {})[label] = rows[-1][0]
+        elapsed = (time.perf_counter() - started) / len(judged) * 1000
+        table[label] = [sum(col) / len(col) for col in zip(*rows)] + [elapsed]
+    return table, per_query
+
+
+def print_table(table, title):
+    print(f"\n{title}")
+    print(f"{'ranking':<28}{'nDCG@10':>9}{'recall@10':>11}{'MRR':>8}{'ms/query':>10}")
+    for label, (n, r, m, ms) in table.items():
+        print(f"{label:<28}{n:>9.3f}{r:>11.3f}{m:>8.3f}{ms:>10.1f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--per-query", action="store_true")
+    parser.add_argument("--sweep", action="store_true")
+    args = parser.parse_args()
+    judged = [json.loads(line) for line in QUERIES.read_text().splitlines() if line.strip()]
+    setup_django()
+    from companies.models import Company
+
+    companies = list(Company.objects.all())
+    print(f"{len(judged)} judged queries over {len(companies)} companies "
+          f"({Counter(item.get('kind', '?') for item in judged)})")
+    rankers = {
+        "baseline: Django icontains": icontains_ranking,
+        "baseline: plain BM25": PlainBM25(companies).ranking,
+        "baseline: plain dense": PlainDense(companies).ranking,
+        "mode=keyword": service_ranking("keyword"),
+        "mode=semantic": service_ranking("semantic"),
+        "mode=hybrid (default)": service_ranking("hybrid"),
+    }
+    table, per_query = evaluate(rankers, judged)
+    print_table(table, "Mean over the judged queries (ms/query includes the page's database load)")
+    if args.per_query:
+        labels = list(rankers)
+        print("\n" + " | ".join(label.split(":")[-1].strip()[:10] for label in labels) + " | query")
+        for query, scores in per_query.items():
+            print(" | ".join(f"{scores[label]:10.2f}" for label in labels) + f" | {query}")
+    if args.sweep:
+        sweep(judged)
+    print("\nRerun: .venv/bin/python bench/quality.py")
+
+
+def sweep(judged):
+    from companies.search import query
+    from companies.search.store import Fusion
+
+    variants = {"rrf": Fusion("rrf"), "dbsf": Fusion("dbsf")}
+    for sentences in (0.7, 0.8, 0.9):
+        for weight in (0.1, 0.15, 0.2, 0.3):
+            for saturation in (4.0, 8.0, 12.0):
+                variants[f"s={sentences} w={weight} c={saturation}"] = Fusion(
+                    "formula", sentences, weight, saturation)
+    results = {}
+    original = query.FUSION
+    try:
+        for label, fusion in variants.items():
+            query.FUSION = fusion
+            results[label] = evaluate({label: service_ranking("hybrid")}, judged)[0][label]
+    finally:
+        query.FUSION = original
+    print_table(results, "Hybrid fusion sweep")
+
+
+if __name__ == "__main__":
+    main()

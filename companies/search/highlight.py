@@ -1,0 +1,55 @@
+"""Snippets: the sentence of a description that best matches a query, matching words marked."""
+
+import re
+
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+from .keywords import word_stem
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_SNIPPET = 240
+
+
+def snippet(text, query_stems, max_length=MAX_SNIPPET):
+    """HTML: the best sentence of ``text`` for ``query_stems``, escaped, matches in <mark>.
+
+    The best sentence holds the most distinct query terms; with none (a purely semantic match)
+    it is the first one, which in company descriptions is the tagline.
+    """
+    sentences = [s.strip() for s in _SENTENCE_END.split(text or "") if s.strip()]
+    if not sentences:
+        return mark_safe("")
+    scored = [(len(_matched_stems(sentence, query_stems)), -i, sentence)
+              for i, sentence in enumerate(sentences)]
+    best = max(scored)[2]
+    return mark_safe(_mark(_window(best, query_stems, max_length), query_stems))
+
+
+def _matched_stems(sentence, query_stems):
+    return {word_stem(m.group()) for m in _WORD.finditer(sentence)} & query_stems
+
+
+def _window(sentence, query_stems, max_length):
+    """At most ``max_length`` characters of ``sentence``, starting a little before its first match."""
+    if len(sentence) <= max_length:
+        return sentence
+    first = next((m.start() for m in _WORD.finditer(sentence)
+                  if word_stem(m.group()) in query_stems), 0)
+    start = max(0, first - max_length // 4)
+    start = sentence.rfind(" ", 0, start) + 1 if start else 0
+    end = sentence.rfind(" ", start, start + max_length)
+    end = end if end > start else start + max_length
+    return ("…" if start else "") + sentence[start:end].rstrip(" ,;:") + "…"
+
+
+def _mark(text, query_stems):
+    parts, position = [], 0
+    for match in _WORD.finditer(text):
+        if word_stem(match.group()) in query_stems:
+            parts.append(escape(text[position:match.start()]))
+            parts.append(f"<mark>{escape(match.group())}</mark>")
+            position = match.end()
+    parts.append(escape(text[position:]))
+    return "".join(parts)
