@@ -156,6 +156,20 @@ def _mark_indexed(company, **fields):
     )
 
 
+def stale_ids(companies):
+    """Ids among ``companies`` marked indexed whose text, model or recipe changed since.
+
+    Writes that bypass signals (``QuerySet.update``, raw SQL) leave such rows behind.
+    """
+    return [
+        company.pk
+        for company in companies.filter(index_status=IndexStatus.INDEXED).only(
+            "pk", "name", "tags", "description", "indexed_hash"
+        )
+        if company.indexed_hash != document_hash(document_text(company))
+    ]
+
+
 def mark_pending(pks):
     Company.objects.filter(pk__in=pks).update(index_status=IndexStatus.PENDING)
 
