@@ -29,5 +29,5 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not integration"
+	TEST_DATABASE_URL= $(BIN)/python -m pytest -m "not integration"
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m integration
