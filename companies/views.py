@@ -5,13 +5,21 @@ from django.shortcuts import get_object_or_404, render
 
 from .models import Company, normalize_city
 from .search.query import (
-    DEFAULT_MODE, MAX_MATCHES, MODES, InvalidSearch, search_companies, similar_companies,
+    DEFAULT_MODE, MAX_MATCHES, InvalidSearch, search_companies, search_database,
+    similar_companies, suggest_companies,
 )
 from .search.store import PointNotIndexed, StoreIncompatible, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
+SIMILAR_COUNT = 6
+# (value, label, what it does): the mode switch on the search form.
+MODE_CHOICES = [
+    ("hybrid", "Best match", "meaning and words"),
+    ("semantic", "Meaning", "what the company does, in any words"),
+    ("keyword", "Exact words", "the words you typed"),
+]
 EXAMPLE_QUERIES = [
     "reserve parking from my phone",
     "crowdfunding for medical bills",
@@ -20,6 +28,10 @@ EXAMPLE_QUERIES = [
     "personal styling service",
 ]
 UNAVAILABLE = "Search is unavailable at the moment. Please try again shortly."
+DATABASE_FALLBACK = (
+    "Search by meaning is unavailable at the moment, so these results only match the words "
+    "you typed."
+)
 
 
 def search(request):
@@ -27,28 +39,44 @@ def search(request):
     query = request.GET.get("q", "")
     mode = request.GET.get("mode") or DEFAULT_MODE
     cities = [city for city in request.GET.getlist("city") if city.strip()]
-    context = {"query": query, "mode": mode, "modes": MODES, "cities": cities,
-               "examples": EXAMPLE_QUERIES, "results": None}
+    context = {"query": query, "mode": mode, "mode_choices": MODE_CHOICES, "cities": cities,
+               "examples": EXAMPLE_QUERIES, "results": None, "autofocus": not query.strip(),
+               "company_count": Company.objects.count()}
     status = 200
     if query.strip():
         try:
             page_number = _page_number(request.GET.get("page"))
-            results = search_companies(
-                query, mode=mode, cities=cities, limit=PAGE_SIZE,
-                offset=(page_number - 1) * PAGE_SIZE,
-            )
-            context["results"] = results
-            context["facets"] = _facet_links(request, results.facets)
-            context["page"] = Paginator(range(min(results.count, MAX_MATCHES)),
-                                        PAGE_SIZE).get_page(page_number)
+            page_slice = {"cities": cities, "limit": PAGE_SIZE,
+                          "offset": (page_number - 1) * PAGE_SIZE}
+            try:
+                results = search_companies(query, mode=mode, **page_slice)
+            except (StoreUnavailable, StoreIncompatible) as exc:
+                logger.error("Search failed, answering from the database: %s", exc)
+                results = search_database(query, **page_slice)
+                context["notice"] = DATABASE_FALLBACK
+            context.update(_results_context(request, results, page_number))
+            if results.count and not results.hits:
+                status = 404  # a page past the last one (an old or edited link)
         except InvalidSearch as exc:
             context["error"] = str(exc)
             status = 400
-        except (StoreUnavailable, StoreIncompatible) as exc:
-            logger.error("Search failed: %s", exc)
-            context["error"] = UNAVAILABLE
-            status = 503
     return render(request, "companies/search.html", context, status=status)
+
+
+def _results_context(request, results, page_number):
+    paginator = Paginator(range(min(results.count, MAX_MATCHES)), PAGE_SIZE)
+    page = paginator.get_page(page_number)
+    context = {
+        "results": results,
+        "facets": _facet_links(request, results.facets),
+        "page": page,
+        "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "first_shown": results.offset + 1,
+        "last_shown": results.offset + len(results.hits),
+    }
+    if not results.hits:
+        context["name_matches"] = suggest_companies(results.query[:100], limit=3)
+    return context
 
 
 def _facet_links(request, facets):
@@ -77,7 +105,7 @@ def _page_number(value):
 def company_detail(request, slug):
     company = get_object_or_404(Company, slug=slug)
     try:
-        similar, similar_error = similar_companies(company, limit=6), None
+        similar, similar_error = similar_companies(company, limit=SIMILAR_COUNT), None
     except PointNotIndexed:
         similar, similar_error = [], "Similar companies appear once this company is indexed."
     except (StoreUnavailable, StoreIncompatible) as exc:

@@ -40,9 +40,21 @@ def test_city_filter_on_the_page(client, demo_companies):
 
 
 def test_empty_state_explains_what_to_do(client, demo_companies):
-    response = client.get("/search/", {"q": "parking", "city": "Atlantis"})
+    response = client.get("/search/", {"q": "SpotHero", "city": "Atlantis"})
     html = response.content.decode()
-    assert "Nothing matches" in html and "Search all cities" in html
+    assert response.status_code == 200
+    assert "No companies match “SpotHero” in Atlantis" in html
+    assert 'href="?q=SpotHero">Search all cities</a>' in html
+    spothero = Company.objects.get(name="SpotHero")
+    assert f'the company <a href="{spothero.get_absolute_url()}">SpotHero</a>' in html
+    assert "crowdfunding%20for%20medical%20bills" in html  # example queries to try
+
+
+def test_a_page_past_the_last_one_says_so(client, demo_companies):
+    response = client.get("/search/", {"q": "parking", "mode": "keyword", "page": 50})
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "page=" in html and "Go to the last page" in html
 
 
 def test_query_is_escaped(client, demo_companies):
@@ -58,11 +70,42 @@ def test_bad_input_is_a_400_page_with_a_message(client, params, demo_companies):
     assert 'role="alert"' in response.content.decode()
 
 
-def test_index_down_is_a_503_page_not_a_crash(client, settings):
+def index_down(settings):
+    """Point the site at a Qdrant address where nothing listens."""
     settings.COMPANY_SEARCH = {**settings.COMPANY_SEARCH, "QDRANT_URL": "http://127.0.0.1:9"}
-    response = client.get("/search/", {"q": "parking"})
-    assert response.status_code == 503
-    assert "unavailable" in response.content.decode()
+
+
+def test_index_down_answers_from_the_database_with_a_notice(client, settings, demo_companies):
+    index_down(settings)
+    response = client.get("/search/", {"q": "parking garages"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'role="status"' in html and "only match the words you typed" in html
+    results = response.context["results"]
+    names = [hit.company.name for hit in results.hits]
+    assert names[:2] == ["SpotHero", "ParkWhiz"]  # both words, then "park" in the name
+    assert all("park" in (h.company.name + h.company.tags + h.company.description).lower()
+               for h in results.hits)
+    assert "<mark>parking</mark>" in html.lower() or "<mark>Parking</mark>" in html
+
+
+def test_index_down_still_filters_by_city_and_pages(client, settings, demo_companies):
+    index_down(settings)
+    london = client.get("/search/", {"q": "app", "city": "london"}).context
+    assert london["results"].hits
+    assert {h.company.city for h in london["results"].hits} == {"London"}
+    assert {f.value: f.selected for f in london["results"].facets}["London"] is True
+    first = client.get("/search/", {"q": "mobile app"}).context["results"]
+    second = client.get("/search/", {"q": "mobile app", "page": 2}).context["results"]
+    assert first.count > 10 and second.hits
+    assert not {h.company.pk for h in first.hits} & {h.company.pk for h in second.hits}
+
+
+def test_index_down_company_page_still_answers(client, settings, demo_companies):
+    index_down(settings)
+    response = client.get(Company.objects.get(name="SpotHero").get_absolute_url())
+    assert response.status_code == 200
+    assert "Search is unavailable at the moment" in response.content.decode()
 
 
 def test_company_page(client, demo_companies):
@@ -70,8 +113,32 @@ def test_company_page(client, demo_companies):
     response = client.get(company.get_absolute_url())
     assert response.status_code == 200
     html = response.content.decode()
-    assert "SpotHero" in html and "parking" in html and company.link in html
+    assert "<title>SpotHero (Chicago) – Startup Search</title>" in html
+    assert '<meta name="description" content="On-Demand Parking App' in html
+    assert f'href="{company.link}" target="_blank" rel="noopener noreferrer nofollow"' in html
+    assert "Visit spothero.com" in html
+    # Each market is a keyword search.
+    assert 'href="/search/?q=parking&amp;mode=keyword">parking</a>' in html
     assert client.get("/companies/no-such-company/").status_code == 404
+
+
+def test_results_page_title_and_description_say_what_was_found(client, demo_companies):
+    response = client.get("/search/", {"q": "mobile app", "page": 2})
+    count = response.context["results"].count
+    html = response.content.decode()
+    assert f"<title>mobile app (page 2) – {count} companies – Startup Search</title>" in html
+    assert f'<meta name="description" content="{count} startups matching “mobile app”' in html
+    assert f"11–20 of <strong>{count}</strong>" in html
+
+
+def test_links_other_than_http_are_never_rendered(client, search_store):
+    company = Company.objects.create(
+        name="Sneaky", slug="sneaky", link="javascript:alert(1)",
+        image_url="javascript:alert(2)", description="Tricks.",
+    )
+    html = client.get(company.get_absolute_url()).content.decode()
+    assert "javascript:" not in html
+    assert 'data-initial="S"' in html  # the logo falls back to the initial
 
 
 def test_city_facets_are_links_that_toggle_the_filter(client, demo_companies):
@@ -82,6 +149,7 @@ def test_city_facets_are_links_that_toggle_the_filter(client, demo_companies):
     html = selected.content.decode()
     assert 'aria-current="true"' in html
     assert 'href="?q=rewards+program&amp;mode=keyword"' in html  # un-select
+    assert "Clear city filter" in html
     assert {h.company.city for h in selected.context["results"].hits} == {"London"}
 
 
@@ -104,3 +172,13 @@ def test_company_page_lists_similar_companies(client, demo_companies):
     similar = [hit.company.name for hit in response.context["similar"]]
     assert similar[0] == "ParkWhiz" and "SpotHero" not in similar
     assert 'id="similar"' in response.content.decode()
+
+
+def test_pages_load_their_script_and_the_search_box_names_its_endpoints(client):
+    html = client.get("/").content.decode()
+    assert '<script src="/static/companies/site.js" defer></script>' in html
+    assert 'data-suggest-url="/api/suggest/"' in html
+    assert 'data-company-url="/companies/__slug__/"' in html
+    assert 'autofocus' in html
+    results = client.get("/search/", {"q": "x" * 1000}).content.decode()
+    assert "autofocus" not in results
