@@ -202,6 +202,9 @@ COMPANY_SEARCH = {
     ),
 }
 
+# Largest startups data file the admin accepts for import (the command has no limit).
+COMPANY_IMPORT_MAX_BYTES = env_int("COMPANY_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,10 @@
-"""Editors work in the Django admin; their edits reach the index."""
+"""Editors work in the Django admin; their edits reach the index, and they can see that it did."""
+
+import json
 
 import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from companies.models import Company, IndexStatus
 from companies.search.query import search_companies
@@ -8,32 +12,88 @@ from tests.factories import make_company
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+CHANGELIST = "/admin/companies/company/"
+IMPORT = "/admin/companies/company/import/"
+
+
+def change_form_data(company, **changes):
+    values = {"name": company.name, "slug": company.slug, "city": company.city,
+              "description": company.description, "tags": company.tags,
+              "link": company.link, "image_url": company.image_url}
+    return {**values, **changes}
+
+
+def names_listed(response):
+    return [company.name for company in response.context["cl"].result_list]
+
+
+def index_down(settings):
+    settings.COMPANY_SEARCH = {**settings.COMPANY_SEARCH, "QDRANT_URL": "http://127.0.0.1:9"}
+
 
 def test_changelist_searches_filters_and_shows_the_index_state(admin_client, search_store):
     make_company("Zephyr Labs", description="Quantum computing.", city="Boston")
     make_company("Harbor Dive", description="Scuba courses.", city="Miami")
-    html = admin_client.get("/admin/companies/company/", {"q": "quantum"}).content.decode()
-    assert "Zephyr Labs" in html and "Harbor Dive" not in html and "Indexed" in html
-    html = admin_client.get("/admin/companies/company/", {"city": "Miami"}).content.decode()
-    assert "Harbor Dive" in html and "Zephyr Labs" not in html
-    html = admin_client.get("/admin/companies/company/", {"index_status__exact": "failed"})
-    assert "Zephyr Labs" not in html.content.decode()
+    response = admin_client.get(CHANGELIST, {"q": "quantum"})
+    html = response.content.decode()
+    assert names_listed(response) == ["Zephyr Labs"]
+    assert 'class="index-state index-state-indexed"' in html and "last indexed" in html.lower()
+    assert names_listed(admin_client.get(CHANGELIST, {"city": "Miami"})) == ["Harbor Dive"]
+    assert names_listed(admin_client.get(CHANGELIST, {"index_state": "failed"})) == []
+
+
+def test_index_state_filter_tells_indexed_pending_failed_and_stale_apart(
+    admin_client, search_store
+):
+    indexed = make_company("Indexed Co", description="Kept in step.")
+    stale = make_company("Stale Co", description="Old text.")
+    failed = make_company("Failed Co", description="Broken.")
+    pending = make_company("Pending Co", description="Waiting.")
+    # A write that bypasses signals leaves the index behind without anyone knowing.
+    Company.objects.filter(pk=stale.pk).update(description="New text nobody indexed.")
+    Company.objects.filter(pk=failed.pk).update(index_status=IndexStatus.FAILED,
+                                                index_error="Qdrant said no")
+    Company.objects.filter(pk=pending.pk).update(index_status=IndexStatus.PENDING)
+
+    def listed(state):
+        return names_listed(admin_client.get(CHANGELIST, {"index_state": state}))
+
+    assert listed("indexed") == [indexed.name]
+    assert listed("stale") == [stale.name]
+    assert listed("failed") == [failed.name]
+    assert listed("pending") == [pending.name]
+    html = admin_client.get(CHANGELIST).content.decode()
+    assert 'index-state-stale" title="Changed without the index hearing of it' in html
+    assert "Qdrant said no" in html  # the error is visible in the list
 
 
 def test_editing_in_the_admin_reindexes_the_company(admin_client, search_store):
     company = make_company("Zephyr Labs", description="Underwater basket weaving lessons.")
     response = admin_client.post(
-        f"/admin/companies/company/{company.pk}/change/",
-        {
-            "name": "Zephyr Labs", "slug": company.slug, "city": "Chicago",
-            "description": "Solar panel installation for farms.", "tags": "clean energy",
-            "link": company.link, "image_url": "",
-        },
+        f"{CHANGELIST}{company.pk}/change/",
+        change_form_data(company, description="Solar panel installation for farms.",
+                         tags="clean energy"),
     )
     assert response.status_code == 302
     company.refresh_from_db()
     assert company.index_status == IndexStatus.INDEXED
     assert search_companies("solar power for agriculture").hits[0].company == company
+
+
+def test_a_save_the_index_cannot_take_is_kept_and_shows_the_error(
+    admin_client, search_store, settings
+):
+    company = make_company("Zephyr Labs", description="Old text.")
+    index_down(settings)
+    response = admin_client.post(f"{CHANGELIST}{company.pk}/change/",
+                                 change_form_data(company, description="New text."))
+    assert response.status_code == 302
+    company.refresh_from_db()
+    assert company.description == "New text."
+    assert company.index_status == IndexStatus.FAILED
+    assert "unavailable" in company.index_error
+    form = admin_client.get(f"{CHANGELIST}{company.pk}/change/").content.decode()
+    assert "index-state-failed" in form and "The search index is unavailable" in form
 
 
 def test_admin_refuses_a_second_company_with_the_same_website(admin_client, search_store):
@@ -46,3 +106,147 @@ def test_admin_refuses_a_second_company_with_the_same_website(admin_client, sear
     assert response.status_code == 200
     assert "Another company already has this website." in response.content.decode()
     assert Company.objects.count() == 1
+
+
+def test_remove_from_index_keeps_the_rows_and_reindex_brings_them_back(
+    admin_client, search_store
+):
+    solar = make_company("Zephyr Labs", description="Solar panel installation for farms.")
+    other = make_company("Harbor Dive", description="Scuba diving courses.")
+    response = admin_client.post(
+        CHANGELIST, {"action": "remove_from_index", "_selected_action": [solar.pk]}, follow=True
+    )
+    assert "Removed 1 company from the search index" in response.content.decode()
+    solar.refresh_from_db()
+    assert solar.index_status == IndexStatus.PENDING
+    assert solar.index_error.startswith("Removed from the search index by admin")
+    assert set(search_store.payloads([solar.pk, other.pk])) == {other.pk}
+    assert solar not in [hit.company for hit in search_companies("solar farms").hits]
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "reindex", "_selected_action": [solar.pk]}, follow=True
+    )
+    assert "Sent 1 company to the index: 1 indexed." in response.content.decode()
+    solar.refresh_from_db()
+    assert solar.index_status == IndexStatus.INDEXED and solar.index_error == ""
+    assert search_companies("solar farms").hits[0].company == solar
+
+
+def test_reindex_catches_up_a_stale_company(admin_client, search_store):
+    company = make_company("Zephyr Labs", description="Underwater basket weaving lessons.")
+    Company.objects.filter(pk=company.pk).update(description="Quantum computing in the cloud.")
+    admin_client.post(CHANGELIST, {"action": "reindex", "_selected_action": [company.pk]})
+    company.refresh_from_db()
+    assert company.index_status == IndexStatus.INDEXED
+    assert search_companies("quantum cloud computing").hits[0].company == company
+
+
+def test_reindex_with_the_index_down_says_which_failed(admin_client, search_store, settings):
+    company = make_company("Zephyr Labs", description="Scuba.")
+    index_down(settings)
+    response = admin_client.post(
+        CHANGELIST, {"action": "reindex", "_selected_action": [company.pk]}, follow=True
+    )
+    assert "1 failed (each failed record shows its error)" in response.content.decode()
+    company.refresh_from_db()
+    assert company.index_status == IndexStatus.FAILED
+
+
+# Import --------------------------------------------------------------------------------------
+
+def startups_file(*rows, name="startups.jsonl"):
+    lines = [row if isinstance(row, str) else json.dumps(row) for row in rows]
+    return SimpleUploadedFile(name, "\n".join(lines).encode(), content_type="application/json")
+
+
+def startup(name, **fields):
+    slug = name.lower().replace(" ", "")
+    return {"name": name, "images": "", "alt": f"{name} - fintech", "city": "Chicago",
+            "description": f"{name} makes payments simple.", "link": f"https://{slug}.example",
+            **fields}
+
+
+def test_changelist_links_to_the_import_page(admin_client, search_store):
+    html = admin_client.get(CHANGELIST).content.decode()
+    assert f'href="{IMPORT}"' in html
+    form = admin_client.get(IMPORT)
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.content.decode()
+
+
+def test_import_upload_imports_indexes_and_lists_rejected_rows(admin_client, search_store):
+    make_company("Acme Pay", link="https://acmepay.example", description="Old text.")
+    upload = startups_file(
+        startup("Acme Pay", description="Acme Pay moves money across borders."),
+        startup("Lunar Bakery", description="Bread delivered before sunrise."),
+        "{not json",
+        startup("No Link", link=""),
+    )
+    response = admin_client.post(IMPORT, {"file": upload})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Imported: 1 created, 1 updated, 0 unchanged, 2 rejected" in html
+    assert "Line 3: not valid JSON" in html and "Line 4: link is missing" in html
+    assert "2 indexed" in html
+    assert Company.objects.get(name="Acme Pay").description.startswith("Acme Pay moves money")
+    bakery = Company.objects.get(name="Lunar Bakery")
+    assert bakery.index_status == IndexStatus.INDEXED
+    assert search_companies("fresh bread in the morning").hits[0].company == bakery
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\xff\xfe not utf-8", "The file is not UTF-8 text"),
+        (b"", "The submitted file is empty."),
+        (b'[{"name": "A", "link": "https://a.example"}', "The JSON array is not closed"),
+    ],
+)
+def test_a_bad_import_file_is_refused_and_changes_nothing(
+    admin_client, search_store, content, message
+):
+    make_company("Acme Pay")
+    upload = SimpleUploadedFile("startups.json", content)
+    response = admin_client.post(IMPORT, {"file": upload})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert list(Company.objects.values_list("name", flat=True)) == ["Acme Pay"]
+
+
+def test_an_import_without_a_file_asks_for_one(admin_client, search_store):
+    response = admin_client.post(IMPORT, {})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+
+
+def test_an_oversized_import_is_refused_unread(admin_client, search_store, settings):
+    settings.COMPANY_IMPORT_MAX_BYTES = 200
+    upload = startups_file(*(startup(f"Company {n}") for n in range(5)))
+    response = admin_client.post(IMPORT, {"file": upload})
+    assert response.status_code == 413
+    assert "The file is larger than 200\xa0bytes: nothing was imported." in (
+        response.content.decode()
+    )
+    assert Company.objects.count() == 0
+
+
+def test_import_needs_add_and_change_permissions(client, search_store):
+    clerk = User.objects.create_user("clerk", password="pw-for-tests-only", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_company"))
+    client.force_login(clerk)
+    assert client.get(IMPORT).status_code == 403
+    upload = startups_file(startup("Lunar Bakery"))
+    assert client.post(IMPORT, {"file": upload}).status_code == 403
+    assert Company.objects.count() == 0
+    client.logout()
+    assert client.get(IMPORT).status_code == 302  # to the login page
+
+
+def test_import_checks_the_csrf_token(search_store):
+    from django.test import Client
+
+    admin = User.objects.create_superuser("boss", "boss@example.com", "pw-for-tests-only")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+    response = client.post(IMPORT, {"file": startups_file(startup("Lunar Bakery"))})
+    assert response.status_code == 403
+    assert Company.objects.count() == 0

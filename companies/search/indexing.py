@@ -174,6 +174,21 @@ def mark_pending(pks):
     Company.objects.filter(pk__in=pks).update(index_status=IndexStatus.PENDING)
 
 
+def mark_for_reindex(pks):
+    """Pending, and forgetting the indexed text, so the next indexing embeds them again."""
+    Company.objects.filter(pk__in=pks).update(index_status=IndexStatus.PENDING, indexed_hash="")
+
+
+def mark_removed(pks, note):
+    """Pending with ``note``: the rows stay, their points go, until they are indexed again.
+
+    The indexed text is forgotten too, or re-indexing would find it unchanged and skip it.
+    """
+    Company.objects.filter(pk__in=pks).update(
+        index_status=IndexStatus.PENDING, indexed_hash="", index_error=note[:2000]
+    )
+
+
 def mark_failed(pks, error):
     logger.warning("Indexing failed for companies %s: %s", list(pks), error)
     Company.objects.filter(pk__in=pks).update(
