@@ -1,4 +1,6 @@
+import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -62,15 +64,26 @@ def _integration_blocker():
     return None
 
 
+def _browser_blocker():
+    """Why the browser tests cannot run here, or None."""
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright is not installed (make test installs requirements-dev.txt)"
+    if not shutil.which("chromium"):
+        return "chromium is not on PATH (apt-get install chromium chromium-driver)"
+    return None
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
-    integration = [item for item in items if item.get_closest_marker("integration")]
-    if not integration:
-        return
-    reason = _integration_blocker()
-    if reason is None:
-        return
-    if os.environ.get("CI"):
-        pytest.exit(f"CI is set, so the integration tests must run, but {reason}.", returncode=1)
-    for item in integration:
-        item.add_marker(pytest.mark.skip(reason=f"integration tests skipped: {reason}"))
+    """Skip the tests whose servers or browser are missing, with the reason; in CI, fail."""
+    for marker, blocker in (("integration", _integration_blocker), ("browser", _browser_blocker)):
+        selected = [item for item in items if item.get_closest_marker(marker)]
+        if not selected:
+            continue
+        reason = blocker()
+        if reason is None:
+            continue
+        if os.environ.get("CI"):
+            pytest.exit(f"CI is set, so the {marker} tests must run, but {reason}.", returncode=1)
+        for item in selected:
+            item.add_marker(pytest.mark.skip(reason=f"{marker} tests skipped: {reason}"))
