@@ -40,10 +40,11 @@ def search(request):
     mode = request.GET.get("mode") or DEFAULT_MODE
     cities = [city for city in request.GET.getlist("city") if city.strip()]
     context = {"query": query, "mode": mode, "mode_choices": MODE_CHOICES, "cities": cities,
-               "examples": EXAMPLE_QUERIES, "results": None, "autofocus": not query.strip(),
-               "company_count": Company.objects.count()}
+               "examples": EXAMPLE_QUERIES, "results": None, "autofocus": not query.strip()}
     status = 200
-    if query.strip():
+    if not query.strip():
+        context["company_count"] = Company.objects.count()
+    else:
         try:
             page_number = _page_number(request.GET.get("page"))
             page_slice = {"cities": cities, "limit": PAGE_SIZE,
