@@ -40,6 +40,23 @@ def demo_companies(django_db_setup, django_db_blocker, tmp_path_factory):
         close_store()
 
 
+@pytest.fixture
+def broker_down(settings, tmp_path):
+    """The Celery signal processor, with a broker address where nothing listens."""
+    from searchsite.celery import app as celery_app
+
+    previous = celery_app.conf.broker_url
+    celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
+    celery_app.close()
+    settings.COMPANY_SEARCH = search_settings(
+        QDRANT_PATH=str(tmp_path / "qdrant"),
+        SIGNAL_PROCESSOR="companies.signals.CelerySignalProcessor",
+    )
+    yield
+    celery_app.conf.broker_url = previous
+    celery_app.close()
+
+
 def _integration_blocker():
     """Why the integration tests cannot run here, or None."""
     from django.conf import settings

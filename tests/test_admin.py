@@ -80,6 +80,17 @@ def test_editing_in_the_admin_reindexes_the_company(admin_client, search_store):
     assert search_companies("solar power for agriculture").hits[0].company == company
 
 
+def test_a_saved_company_shows_pending_until_the_index_has_it(admin_client, broker_down):
+    company = make_company("Zephyr Labs", description="Old text.")
+    Company.objects.filter(pk=company.pk).update(index_status=IndexStatus.INDEXED)
+    admin_client.post(f"{CHANGELIST}{company.pk}/change/",
+                      change_form_data(company, description="New text."))
+    company.refresh_from_db()
+    assert company.index_status == IndexStatus.PENDING  # queued; no worker has indexed it
+    row = admin_client.get(CHANGELIST).content.decode()
+    assert 'index-state-pending" title="Not in the index yet' in row
+
+
 def test_a_save_the_index_cannot_take_is_kept_and_shows_the_error(
     admin_client, search_store, settings
 ):
