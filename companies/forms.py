@@ -40,7 +40,8 @@ class ImportFileForm(forms.Form):
         self.upload_limit = upload_limit
 
     def too_large_message(self):
-        return f"The file is larger than {filesizeformat(self.upload_limit.limit)}: nothing was imported."
+        limit = filesizeformat(self.upload_limit.limit)
+        return f"The file is larger than {limit}: nothing was imported."
 
     def clean(self):
         cleaned_data = super().clean()

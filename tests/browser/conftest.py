@@ -16,7 +16,7 @@ from django.test import override_settings
 
 from companies.importing import import_companies
 from companies.models import Company
-from companies.search.indexing import index_companies, open_index
+from companies.search.indexing import index_companies, open_index, remove_companies
 from companies.search.store import close_store
 from tests.conftest import DEMO_FILE, search_settings
 
@@ -64,13 +64,16 @@ def demo_snapshot(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def demo_data(demo_snapshot, live_server, settings):
-    """The demo rows in the database for this test; afterwards, the index as it was."""
+    """The demo rows in the database for this test; afterwards, the index as it was: companies
+    the test added are removed from it, and those it changed are indexed as they were."""
     # Plain-HTTP live server: cookies cannot be Secure-only here.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     if not Company.objects.exists():
         Company.objects.bulk_create(Company(**row) for row in demo_snapshot)
     yield
     original = {row["id"]: row for row in demo_snapshot}
+    added = list(Company.objects.exclude(pk__in=original).values_list("pk", flat=True))
+    remove_companies(added)
     indexed = open_index().payloads(list(original))
     changed = [pk for pk, row in original.items()
                if indexed.get(pk, {}).get("hash") != row["indexed_hash"]]

@@ -30,7 +30,7 @@ def test_search_filter_by_city_and_page_through(page, screenshot):
 
     search(page, "mobile app")
     expect(page).to_have_title(re.compile(r"^mobile app – \d+ companies – Startup Search$"))
-    expect(page.get_by_label("Describe the company you are looking for")).to_have_value("mobile app")
+    expect(page.get_by_role("combobox")).to_have_value("mobile app")
     expect(cards(page)).to_have_count(10)
     expect(page.locator(".summary")).to_contain_text("1–10 of")
     screenshot(page, "results")
