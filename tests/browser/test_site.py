@@ -80,7 +80,7 @@ def test_company_page_and_its_similar_companies(page, screenshot):
     expect(page.locator("#similar ol.results h3 a").first).to_be_visible()
 
 
-def test_autocomplete_with_the_keyboard(page):
+def test_autocomplete_with_the_keyboard(page, screenshot):
     page.goto("/")
     box = page.get_by_role("combobox", name="Describe the company you are looking for")
     box.press_sequentially("spotH", delay=30)
@@ -93,6 +93,7 @@ def test_autocomplete_with_the_keyboard(page):
     option = listbox.get_by_role("option", name="SpotHero")
     expect(option).to_have_attribute("aria-selected", "true")
     expect(box).to_have_attribute("aria-activedescendant", option.get_attribute("id"))
+    screenshot(page, "autocomplete")
     box.press("Escape")
     expect(listbox).to_be_hidden()
     expect(box).to_have_attribute("aria-expanded", "false")
