@@ -190,6 +190,9 @@ COMPANY_SEARCH = {
     "QDRANT_API_KEY": env_str("QDRANT_API_KEY"),
     "QDRANT_PATH": env_str("QDRANT_PATH") or str(VAR_DIR / "qdrant"),
     "COLLECTION": env_str("QDRANT_COLLECTION", "companies"),
+    # Without QDRANT_URL: "edge" (Qdrant Edge, the default) or "qdrant-local" (qdrant-client's
+    # local mode: the server code path without a server; slow beyond a few thousand companies).
+    "EMBEDDED_ENGINE": env_str("EMBEDDED_ENGINE", "edge"),
     "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
     "MODEL_DIR": env_str("EMBEDDING_MODEL_DIR") or str(VAR_DIR / "models" / "all-MiniLM-L6-v2"),
     "EMBEDDING_THREADS": env_int("EMBEDDING_THREADS", 0) or None,

@@ -1,10 +1,11 @@
 """The index follows saves and deletes (in-process signal processor, the embedded default)."""
 
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import pytest
 from django.db import transaction
-from qdrant_client import QdrantClient
 
 from companies.models import Company, IndexStatus
 from companies.search import indexing
@@ -20,14 +21,26 @@ NEW_TEXT = "Quantum computing cloud platform for chemistry simulations."
 
 @contextmanager
 def store_held_elsewhere(store):
-    """The embedded store's folder locked by another client, as a running server would hold it."""
-    path = store.client._client.location
+    """The embedded store taken by another process, as a running site or worker would hold it."""
     close_store()
-    other = QdrantClient(path=path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(store.path / ".lock")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
     try:
+        assert holder.stdout.readline().strip() == "held"
         yield
     finally:
-        other.close()
+        holder.communicate("")  # closing stdin lets it exit, releasing the lock
+
+
+HOLD_LOCK = """
+import fcntl, sys
+lock = open(sys.argv[1], "a+")
+fcntl.flock(lock, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
 
 
 def top(query):

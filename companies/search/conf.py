@@ -8,6 +8,7 @@ DEFAULTS = {
     "QDRANT_PATH": "var/qdrant",
     "QDRANT_TIMEOUT": 5,
     "COLLECTION": "companies",
+    "EMBEDDED_ENGINE": "edge",
     "EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2",
     "MODEL_DIR": "var/models/all-MiniLM-L6-v2",
     "EMBEDDING_THREADS": None,

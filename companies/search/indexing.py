@@ -63,9 +63,9 @@ def index_metadata():
 
 
 def open_index():
-    """The store, its collection created or verified for this model and recipe."""
+    """The store, its live index created or verified for this model and recipe."""
     store = get_store()
-    store.ensure_collection(index_metadata())
+    store.ensure_index(index_metadata())
     return store
 
 

@@ -24,7 +24,7 @@ from companies.models import Company, name_key, normalize_city
 from . import embedding, keywords
 from .highlight import snippet
 from .indexing import open_index
-from .store import Fusion
+from .store import Fusion, RankRequest
 
 MODES = ("hybrid", "semantic", "keyword")
 DEFAULT_MODE = "hybrid"
@@ -111,8 +111,10 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
         return SearchResults(query, mode, city_keys, limit, offset, 0, [], [])
 
     def rank(within):
-        return store.rank(dense=dense, terms=terms, name_key=name_key(query), cities=within,
-                          limit=MAX_MATCHES, score_threshold=MIN_SCORE, fusion=FUSION)
+        return store.rank(RankRequest(
+            dense=dense, terms=terms, name_key=name_key(query), cities=within,
+            limit=MAX_MATCHES, candidates=MAX_MATCHES, score_threshold=MIN_SCORE, fusion=FUSION,
+        ))
 
     ranked = rank(city_keys)
     if mode == "keyword":
