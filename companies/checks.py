@@ -3,7 +3,10 @@
 from django.conf import settings
 from django.core.checks import Warning, register
 
+from .search import embedding, keywords
 from .search.conf import search_setting
+from .search.indexing import RECIPE_VERSION
+from .search.store import StoreUnavailable, incompatibility, peek_metadata
 
 
 @register()
@@ -21,3 +24,19 @@ def check_shared_store(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_index_compatible(app_configs, **kwargs):
+    """An index built for another model or recipe is named at start-up, not at the first query."""
+    try:
+        have = peek_metadata()
+    except StoreUnavailable:
+        return []  # unreachable now; queries will say so
+    want = {"model": embedding.model_name(), "keywords": keywords.recipe(),
+            "recipe": RECIPE_VERSION}
+    problem = have is not None and incompatibility(have, want)
+    if not problem:
+        return []
+    return [Warning(problem, hint="Searches fail until the index is rebuilt.",
+                    id="companies.W002")]

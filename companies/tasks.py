@@ -5,10 +5,14 @@ a redelivered or retried task does no harm. Store failures are retried with expo
 meanwhile the records say failed, with the error.
 """
 
+import logging
+
 from celery import shared_task
 
 from .search import indexing
-from .search.store import StoreUnavailable
+from .search.store import StoreIncompatible, StoreUnavailable
+
+logger = logging.getLogger(__name__)
 
 RETRY_OPTIONS = {
     "autoretry_for": (StoreUnavailable,),
@@ -29,3 +33,16 @@ def index_companies_task(pks):
 def remove_companies_task(pks):
     indexing.remove_companies(pks)
     return {"removed": len(pks)}
+
+
+@shared_task(name="companies.repair_index")
+def repair_index_task():
+    """The periodic safety net: whatever drifted (missed tasks, writes that bypass signals)."""
+    drift = indexing.check_index()
+    if drift.incompatible:
+        raise StoreIncompatible(drift.incompatible)
+    if drift.clean:
+        return {"drift": 0}
+    logger.warning("Search index drift: %s; repairing", drift.summary())
+    report = indexing.repair_index(drift)
+    return {"drift": drift.total, "indexed": report.indexed, "removed": report.removed}

@@ -172,6 +172,8 @@ REST_FRAMEWORK = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Tasks are idempotent: on a lost broker connection, cancel and let them be redelivered.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
@@ -182,6 +184,12 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.5,
+}
+
+# The safety net for drift between database and index (check + repair), run by celery beat.
+SEARCH_REPAIR_INTERVAL = env_int("SEARCH_REPAIR_INTERVAL", 15 * 60)
+CELERY_BEAT_SCHEDULE = {
+    "repair-search-index": {"task": "companies.repair_index", "schedule": SEARCH_REPAIR_INTERVAL},
 }
 
 # Search: one dict, read by companies.search.conf.
@@ -196,7 +204,9 @@ COMPANY_SEARCH = {
     "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
     "MODEL_DIR": env_str("EMBEDDING_MODEL_DIR") or str(VAR_DIR / "models" / "all-MiniLM-L6-v2"),
     "EMBEDDING_THREADS": env_int("EMBEDDING_THREADS", 0) or None,
-    "BATCH_SIZE": env_int("INDEX_BATCH_SIZE", 64),
+    # Companies embedded and written per batch; texts per model call.
+    "BATCH_SIZE": env_int("INDEX_BATCH_SIZE", 256),
+    "EMBED_BATCH_SIZE": env_int("EMBED_BATCH_SIZE", 32),
     "SIGNAL_PROCESSOR": env_str("SEARCH_SIGNAL_PROCESSOR")
     or (
         "companies.signals.CelerySignalProcessor"

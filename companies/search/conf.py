@@ -12,7 +12,8 @@ DEFAULTS = {
     "EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2",
     "MODEL_DIR": "var/models/all-MiniLM-L6-v2",
     "EMBEDDING_THREADS": None,
-    "BATCH_SIZE": 64,
+    "BATCH_SIZE": 256,
+    "EMBED_BATCH_SIZE": 32,
     "BM25_AVG_LEN": 40,
     "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
 }

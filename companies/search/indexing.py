@@ -17,7 +17,7 @@ from companies.models import Company, IndexStatus, name_key, normalize_city
 
 from . import embedding, keywords
 from .conf import search_setting
-from .store import IndexPoint, get_store
+from .store import IndexPoint, StoreIncompatible, get_store
 
 logger = logging.getLogger(__name__)
 
@@ -74,28 +74,28 @@ class IndexReport:
     indexed: int = 0
     unchanged: int = 0
     removed: int = 0
-    failed: int = 0
-    errors: list = field(default_factory=list)
 
     def add(self, other):
         self.indexed += other.indexed
         self.unchanged += other.unchanged
         self.removed += other.removed
-        self.failed += other.failed
-        self.errors += other.errors
 
 
-def index_companies(pks, *, force=False, batch_size=None):
+def index_companies(pks, *, force=False, batch_size=None, progress=None):
     """Bring the points of companies ``pks`` in line with the database, one batch at a time.
 
     Companies that no longer exist are removed from the index. Store failures propagate (after
     the batch is marked failed), so a task can retry; the records keep the error meanwhile.
+    ``progress``, if given, is called with the size of each batch done.
     """
     pks = list(dict.fromkeys(pks))
     batch_size = batch_size or search_setting("BATCH_SIZE")
     report = IndexReport()
     for start in range(0, len(pks), batch_size):
-        report.add(_index_batch(pks[start:start + batch_size], force=force))
+        batch = pks[start:start + batch_size]
+        report.add(_index_batch(batch, force=force))
+        if progress:
+            progress(len(batch))
     return report
 
 
@@ -199,3 +199,150 @@ def mark_failed(pks, error):
 def remove_companies(pks):
     """Delete the points of companies ``pks`` (which may no longer exist in the database)."""
     open_index().delete(list(pks))
+
+
+# Check, repair, rebuild -------------------------------------------------------------------------
+
+@dataclass
+class Drift:
+    """How the index differs from the database.
+
+    ``missing``: companies without a point; ``orphaned``: points without a company; ``stale``:
+    points whose text hash differs from the company's current one (its text, the model or the
+    recipe changed); ``wrong_state``: rows whose index state says otherwise than the index does.
+    ``incompatible`` says why the live index cannot be used at all (then only a rebuild helps).
+    """
+
+    missing: list = field(default_factory=list)
+    orphaned: list = field(default_factory=list)
+    stale: list = field(default_factory=list)
+    wrong_state: list = field(default_factory=list)
+    incompatible: str = ""
+    companies: int = 0
+    points: int = 0
+
+    @property
+    def total(self):
+        return len(self.missing) + len(self.orphaned) + len(self.stale) + len(self.wrong_state)
+
+    @property
+    def clean(self):
+        return not self.total and not self.incompatible
+
+    def summary(self):
+        if self.incompatible:
+            return self.incompatible
+        return (f"{self.companies} companies, {self.points} points: {len(self.missing)} missing, "
+                f"{len(self.orphaned)} orphaned, {len(self.stale)} stale, "
+                f"{len(self.wrong_state)} with a wrong index state")
+
+
+def current_hashes(progress=None):
+    """``{id: (document hash, index state, indexed hash)}`` of every company, read in chunks."""
+    hashes = {}
+    rows = Company.objects.only("pk", "name", "tags", "description", "index_status",
+                                "indexed_hash").order_by("pk")
+    for n, company in enumerate(rows.iterator(chunk_size=2000), start=1):
+        hashes[company.pk] = (document_hash(document_text(company)), company.index_status,
+                              company.indexed_hash)
+        if progress and n % 2000 == 0:
+            progress(2000)
+    return hashes
+
+
+def check_index(*, next_index=False):
+    """Compare the index (the live one, or the one being rebuilt) with the database."""
+    store = get_store()
+    if not next_index:
+        try:
+            store.ensure_index(index_metadata())
+        except StoreIncompatible as exc:
+            return Drift(incompatible=str(exc), companies=Company.objects.count())
+    points = store.point_hashes(next_index=next_index)
+    companies = current_hashes()
+    drift = Drift(companies=len(companies), points=len(points))
+    for pk, (text_hash, status, indexed_hash) in companies.items():
+        if pk not in points:
+            drift.missing.append(pk)
+        elif points[pk] != text_hash:
+            drift.stale.append(pk)
+        elif not next_index and (status != IndexStatus.INDEXED or indexed_hash != text_hash):
+            drift.wrong_state.append(pk)
+    drift.orphaned = sorted(set(points) - set(companies))
+    return drift
+
+
+def repair_index(drift, *, batch_size=None, progress=None):
+    """Fix exactly what ``drift`` lists, in batches: embed missing and stale companies, delete
+    orphaned points, and set the index state of rows that were right all along."""
+    store = open_index()
+    if drift.orphaned:
+        store.delete(drift.orphaned)
+        if progress:
+            progress(len(drift.orphaned))
+    report = index_companies(drift.missing + drift.stale, force=True, batch_size=batch_size,
+                             progress=progress)
+    now = timezone.now()
+    for start in range(0, len(drift.wrong_state), 1000):
+        chunk = drift.wrong_state[start:start + 1000]
+        with transaction.atomic():
+            for company in Company.objects.filter(pk__in=chunk).only(
+                "name", "tags", "description", "updated_at"
+            ):
+                _mark_indexed(company, indexed_hash=document_hash(document_text(company)),
+                              indexed_at=now)
+        if progress:
+            progress(len(chunk))
+    report.removed += len(drift.orphaned)
+    return report
+
+
+def rebuild_index(*, batch_size=None, keep_old=False, progress=None):
+    """Build a new index beside the live one and switch to it when complete.
+
+    Searches use the live index throughout; every write made meanwhile goes to both (the store
+    does that while a rebuild is under way). Interrupted, it resumes: points already in the new
+    index with the current hash are not embedded again. Before the switch, a check of the new
+    index against the database fixes what changed during the fill.
+    """
+    store = get_store()
+    store.begin_rebuild(index_metadata())
+    batch_size = batch_size or search_setting("BATCH_SIZE")
+    companies = current_hashes()
+    done = store.point_hashes(next_index=True)
+    todo = [pk for pk, (text_hash, _, _) in companies.items() if done.get(pk) != text_hash]
+    if progress:
+        progress(len(companies) - len(todo))
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start:start + batch_size]
+        _fill_next(batch)
+        if progress:
+            progress(len(batch))
+    for _ in range(3):  # catch up with writes made during the fill
+        drift = check_index(next_index=True)
+        if drift.clean:
+            break
+        store.delete(drift.orphaned, only_next=True)
+        _fill_next(drift.missing + drift.stale)
+    old = store.finish_rebuild(keep_old=keep_old)
+    _record_points_as_indexed()
+    return old
+
+
+def _fill_next(pks):
+    companies = list(Company.objects.filter(pk__in=pks))
+    texts = [document_text(company) for company in companies]
+    points = make_points(companies, texts, [document_hash(text) for text in texts])
+    get_store().upsert(points, only_next=True)
+
+
+def _record_points_as_indexed():
+    """After a rebuild, every company whose point has its current hash is indexed."""
+    drift = check_index()
+    repair_index(Drift(wrong_state=drift.wrong_state))
+
+
+def clear_index():
+    """Delete every generation of the index; every company becomes pending."""
+    get_store().drop()
+    Company.objects.update(index_status=IndexStatus.PENDING, indexed_hash="", indexed_at=None)

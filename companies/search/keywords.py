@@ -31,25 +31,26 @@ won won't wouldn wouldn't y you you'd you'll you're you've your yours yourself y
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _stemmer = SnowballStemmer("english")
-_model = None
+_loaded = (None, None)  # (average length it was made with, model)
 _model_lock = threading.Lock()
 
 
 def bm25_model():
-    global _model
-    if _model is None:
+    global _loaded
+    avg_len = search_setting("BM25_AVG_LEN")
+    if _loaded[0] != avg_len:
         with _model_lock:
-            if _model is None:
+            if _loaded[0] != avg_len:
                 from fastembed.sparse.bm25 import Bm25
 
-                _model = Bm25(
+                _loaded = (avg_len, Bm25(
                     "Qdrant/bm25",
                     specific_model_path=tempfile.gettempdir(),
                     local_files_only=True,
                     stopwords=set(STOPWORDS),
-                    avg_len=search_setting("BM25_AVG_LEN"),
-                )
-    return _model
+                    avg_len=avg_len,
+                ))
+    return _loaded[1]
 
 
 def recipe():
@@ -68,7 +69,10 @@ def document_vectors(texts):
 
 @lru_cache(maxsize=1024)
 def query_terms(text):
-    """The term ids of a query (each weighs 1; the store multiplies by IDF)."""
+    """The term ids of a query (each weighs 1; the store multiplies by IDF).
+
+    They depend only on the stemmer and stopwords, never on the BM25 parameters.
+    """
     (vector,) = bm25_model().query_embed(text)
     return tuple(sorted(vector.indices.tolist()))
 

@@ -204,6 +204,24 @@ def _open_store(url, api_key, path, timeout, name, engine):
     return EdgeStore(path, name=name)
 
 
+def peek_metadata():
+    """What the live index was built with, read without taking the store (start-up checks)."""
+    url, api_key, path, timeout, name, engine = _store_settings()
+    if url:
+        from .store_qdrant import QdrantServerStore
+
+        store = QdrantServerStore.for_server(url, api_key=api_key, timeout=timeout, alias=name)
+        try:
+            return store.metadata()
+        finally:
+            store.close()
+    if engine == "edge":
+        from .store_edge import read_metadata
+
+        return read_metadata(path, name)
+    return None  # qdrant-local can only be read by its single owner
+
+
 def _close_opened():
     global _opened
     store = _opened[1]

@@ -303,6 +303,15 @@ class EdgeStore(CompanyStore):
             self._lock_file.close()  # releases the flock
 
 
+def read_metadata(path, name):
+    """The live shard's metadata from its files, without opening (or locking) the store."""
+    try:
+        live = json.loads((Path(path) / f"{name}.json").read_text())["live"]
+        return json.loads((Path(path) / live / METADATA_FILE).read_text()) if live else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _ranked(point):
     return RankedPoint(int(point.id), point.score, (point.payload or {}).get("city", ""))
 

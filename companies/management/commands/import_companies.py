@@ -51,19 +51,15 @@ class Command(BaseCommand):
         ))
 
     def _index(self, pks, batch_size):
-        indexed = unchanged = 0
         with progress_bar(total=len(pks), desc="Indexing", unit="company") as bar:
-            for start in range(0, len(pks), batch_size):
-                batch = pks[start:start + batch_size]
-                try:
-                    report = index_companies(batch, batch_size=batch_size)
-                except Exception as exc:
-                    raise CommandError(
-                        f"The companies were saved in the database, but indexing failed: {exc}\n"
-                        "They are marked failed; once the index is available, run: "
-                        "python manage.py search_index --repair"
-                    ) from None
-                indexed += report.indexed
-                unchanged += report.unchanged
-                bar.update(len(batch))
-        self.stdout.write(f"Index: {indexed} embedded, {unchanged} already up to date.")
+            try:
+                report = index_companies(pks, batch_size=batch_size, progress=bar.update)
+            except Exception as exc:
+                raise CommandError(
+                    f"The companies were saved in the database, but indexing failed: {exc}\n"
+                    "They are marked failed; once the index is available, run: "
+                    "python manage.py search_index --repair"
+                ) from None
+        self.stdout.write(
+            f"Index: {report.indexed} embedded, {report.unchanged} already up to date."
+        )

@@ -1,0 +1,103 @@
+"""Indexing throughput: `import_companies` against raw fastembed on the same texts, one run.
+
+    .venv/bin/python bench/indexing.py            # 10,000 synthetic companies
+    .venv/bin/python bench/indexing.py 2000       # a quicker look
+
+Both sides run in fresh processes, one after the other, on the same synthetic data
+(bench/data.py): "raw" is `TextEmbedding.embed` over exactly the texts the site embeds (each
+company's sentences, in their order, the site's model batch size), nothing else; "site" is the whole import
+command in a throwaway database and store: validation, database writes, embedding, BM25, Qdrant
+Edge upserts and index-state updates. Peak RSS is each process's own high-water mark.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RAW = """
+import json, sys, time
+sys.path.insert(0, {root!r})
+import os
+os.environ["DJANGO_SETTINGS_MODULE"] = "searchsite.settings"
+import django
+django.setup()
+from companies.importing import clean_row
+from companies.models import Company
+from companies.search.conf import search_setting
+from companies.search.embedding import get_model
+from companies.search.indexing import document_sentences
+
+rows = [json.loads(line) for line in open({data!r})]
+texts = [s for i, row in enumerate(rows)
+         for s in document_sentences(Company(**clean_row(i, row)))]
+model = get_model()
+list(model.embed(texts[:64]))  # warm-up, as the site's model is warm after its first batch
+started = time.perf_counter()
+for _ in model.embed(texts, batch_size=search_setting("EMBED_BATCH_SIZE")):
+    pass
+print(json.dumps({{"seconds": time.perf_counter() - started, "texts": len(texts)}}))
+"""
+
+
+def peak_rss_mib(command, env):
+    """Run ``command`` and return (stdout, wall seconds, peak RSS MiB) of that process alone."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        if os.waitstatus_to_exitcode(status):
+            sys.exit(f"{' '.join(command[:3])} failed:\n{err.read()[-3000:]}")
+        return out.read(), elapsed, usage.ru_maxrss / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("count", type=int, nargs="?", default=10_000)
+    args = parser.parse_args()
+    from bench.data import generate
+
+    workdir = Path(tempfile.mkdtemp(prefix="indexing-bench-"))
+    data = workdir / "companies.jsonl"
+    with open(data, "w") as f:
+        for record in generate(args.count):
+            f.write(json.dumps(record) + "\n")
+    env = {**os.environ, "DEBUG": "1", "VAR_DIR": str(workdir),
+           "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
+           "EMBEDDING_MODEL_DIR": str(ROOT / "var" / "models" / "all-MiniLM-L6-v2")}
+    for name in ("QDRANT_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    python = sys.executable
+
+    raw_out, _, raw_rss = peak_rss_mib(
+        [python, "-c", RAW.format(root=str(ROOT), data=str(data))], env)
+    raw = json.loads(raw_out.strip().splitlines()[-1])
+    peak_rss_mib([python, "manage.py", "migrate", "-v0"], env)
+    site_out, site_seconds, site_rss = peak_rss_mib(
+        [python, "manage.py", "import_companies", str(data)], env)
+
+    raw_rate = args.count / raw["seconds"]
+    site_rate = args.count / site_seconds
+    print(f"{args.count:,} synthetic companies, {raw['texts']:,} texts embedded "
+          f"({raw['texts'] / args.count:.1f} per company), {os.cpu_count()} cores")
+    print(f"{'':<36}{'companies/s':>12}{'seconds':>10}{'peak RSS MiB':>14}")
+    print(f"{'raw TextEmbedding.embed':<36}{raw_rate:>12.1f}{raw['seconds']:>10.1f}{raw_rss:>14.0f}")
+    print(f"{'site: import_companies (whole cmd)':<36}{site_rate:>12.1f}{site_seconds:>10.1f}"
+          f"{site_rss:>14.0f}")
+    print(f"site / raw throughput: {site_rate / raw_rate:.2f}  (goal >= 0.85)")
+    print(site_out.strip().splitlines()[-1])
+    print(f"Rerun: .venv/bin/python bench/indexing.py {args.count}")
+
+
+if __name__ == "__main__":
+    main()
