@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 DEMO_DATA := data/startups_demo.jsonl
-# Integration tests (Redis broker, Celery worker) run on this PostgreSQL server.
+# Integration tests (Redis broker, Celery worker) run on this PostgreSQL server; the rest on
+# SQLite, even when TEST_DATABASE_URL is set in the environment.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/startup_search
 
 .PHONY: run test
@@ -29,5 +30,5 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not integration"
+	TEST_DATABASE_URL= $(BIN)/python -m pytest -m "not integration"
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m integration
