@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 DEMO_DATA := data/startups_demo.jsonl
-# Integration tests (Redis broker, Celery worker) run on this PostgreSQL server.
+# Integration tests (Redis broker, Celery worker) run on this PostgreSQL server; the rest on
+# SQLite, even when TEST_DATABASE_URL is set in the environment.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/startup_search
 
 .PHONY: run test

@@ -7,6 +7,7 @@ under ``var/`` and indexing in the web process. ``DATABASE_URL``, ``CELERY_BROKE
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,16 @@ def env_list(name, default=""):
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+def env_rate(name, default):
+    """A throttle rate such as ``60/minute`` (per second, minute, hour or day)."""
+    value = env_str(name) or default
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate like 60/minute (per second, minute, hour or day), not {value!r}"
+        )
+    return value
+
+
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", False)
@@ -67,11 +78,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "corsheaders",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "companies",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -160,13 +176,63 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The cache holds the API's throttle counters. With several web processes they must share one:
+# set CACHE_URL to a Redis database (e.g. redis://redis:6379/1); the default is per process.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// or rediss:// URL, not {CACHE_URL!r}")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Token first: an anonymous write is then answered 401 with WWW-Authenticate: Token.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "companies.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
+    "DEFAULT_SCHEMA_CLASS": "companies.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "companies.api.errors.exception_handler",
+    # Anonymous clients, per IP address; signed-in clients are not throttled.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon_search": env_rate("API_ANON_SEARCH_RATE", "60/minute"),
+        "anon_suggest": env_rate("API_ANON_SUGGEST_RATE", "120/minute"),
+    },
+    # How many proxies in front of the site append to X-Forwarded-For. 0 trusts no such header,
+    # so a client cannot pick the address it is throttled by.
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "startup-search API",
+    "DESCRIPTION": (
+        "Semantic, keyword and hybrid search over company records, and the records themselves. "
+        "Reads are public; writes need a user with the matching companies permission, "
+        "authenticated by `Authorization: Token <key>` or a session (with a CSRF token)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so read-only fields are not asked for in bodies.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    # The documentation UI is served from the installed sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+}
+
+# Cross-origin requests to the API are refused (no CORS headers) unless origins are listed.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
 
 # Celery: with a broker, a worker indexes; without one, indexing runs in the web process.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

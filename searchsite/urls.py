@@ -6,3 +6,7 @@ urlpatterns = [
     path("api/", include("companies.api.urls")),
     path("", include("companies.urls")),
 ]
+
+# JSON under /api/, the usual pages elsewhere.
+handler400 = "companies.api.errors.bad_request"
+handler500 = "companies.api.errors.server_error"

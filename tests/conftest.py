@@ -1,11 +1,16 @@
 import importlib.util
+import io
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.core.management import call_command
 from django.test import override_settings
+from rest_framework.authtoken.models import Token
 
 from companies.importing import import_companies
 from companies.models import Company
@@ -19,12 +24,36 @@ def search_settings(**changes):
     return {**django_settings.COMPANY_SEARCH, **changes}
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no throttle counts."""
+    cache.clear()
+
+
 @pytest.fixture
 def search_store(tmp_path, settings):
     """A fresh, empty embedded Qdrant store on disk for one test."""
     settings.COMPANY_SEARCH = search_settings(QDRANT_PATH=str(tmp_path / "qdrant"))
     yield open_index()
     close_store()
+
+
+@pytest.fixture
+def editor(django_user_model):
+    """A user allowed to add, change and delete companies (and nothing else)."""
+    user = django_user_model.objects.create_user("editor", password="editor-password")
+    user.user_permissions.set(Permission.objects.filter(
+        content_type__app_label="companies",
+        codename__in=["add_company", "change_company", "delete_company"],
+    ))
+    return user
+
+
+@pytest.fixture
+def editor_token(editor):
+    """The editor's API token, made the way the README says."""
+    call_command("drf_create_token", editor.username, stdout=io.StringIO())
+    return Token.objects.get(user=editor).key
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
 from searchsite.settings import *  # noqa: E402,F403
-from searchsite.settings import COMPANY_SEARCH, DATABASES, env_str  # noqa: E402
+from searchsite.settings import COMPANY_SEARCH, DATABASES, REST_FRAMEWORK, env_str  # noqa: E402
 
 import dj_database_url  # noqa: E402
 
@@ -29,3 +29,9 @@ STORAGES = {
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Every test client is 127.0.0.1: one throttle bucket. Tests of throttling set their own rates.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon_search": "100000/minute", "anon_suggest": "100000/minute"},
+}

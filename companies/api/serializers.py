@@ -1,17 +1,86 @@
-from rest_framework import serializers
+import re
 
-from companies.models import Company
+from django.db import IntegrityError, transaction
+from rest_framework import exceptions, serializers, status
+
+from companies.importing import MAX_DESCRIPTION
+from companies.models import Company, website_key
 from companies.search.query import (
     DEFAULT_MODE, MAX_CITIES, MAX_LIMIT, MAX_MATCHES, MAX_QUERY_LENGTH, MODES,
 )
 
+ORDERINGS = ("name", "created_at", "updated_at", "city")
+MAX_CITY_LENGTH = Company._meta.get_field("city").max_length
+NOT_A_STRING = serializers.CharField.default_error_messages["invalid"]
+
+
+# The characters Python counts as whitespace (and DRF trims), spelt out: JavaScript's \s, which
+# OpenAPI patterns use, is a different set.
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NON_BLANK_PATTERN = f"[^{WHITESPACE}]"
+# A website address as the API accepts it and its schema documents it: http or https, an optional
+# user:password@, a host name (localhost, or dot-separated labels ending in a top-level domain;
+# internationalized names in their xn-- form), an optional port, then an optional path, query
+# and fragment without whitespace or control characters. The host part is ASCII, as
+# urllib.parse (and so models.website_key) needs it to be.
+_USER = r"[A-Za-z0-9\-._~!$&'()*+,;=%]"
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+_TLD = r"(?:[a-zA-Z]{2,63}|xn--[a-zA-Z0-9]{1,59})"
+_PATH = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+HTTP_URL_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_USER}+(?::{_USER}*)?@)?"
+    rf"(?:localhost|(?:{_LABEL}\.){{1,10}}{_TLD})(?::[0-9]{{1,5}})?(?:[/?#]{_PATH}*)?$"
+)
+
+
+class Conflict(exceptions.APIException):
+    """The request is valid but clashes with stored data (a website or slug already taken)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This conflicts with another company."
+    default_code = "conflict"
+
+
+class NonBlankCharField(serializers.CharField):
+    """Text with something besides whitespace: surrounding whitespace is trimmed, so a value of
+    spaces is blank (documented as ``NON_BLANK_PATTERN``)."""
+
+
+class HttpURLField(serializers.CharField):
+    """A website address (``HTTP_URL_PATTERN``): links are shown to people and opened by
+    browsers, so only http and https.
+
+    The check is not one of the field's validators, so drf-spectacular leaves it to
+    ``HttpURLFieldExtension``, which documents it for requests only: stored links may predate
+    it (imports, the admin).
+    """
+
+    default_error_messages = {"invalid": "Enter a valid URL starting with http:// or https://."}
+
+    def run_validators(self, value):
+        super().run_validators(value)  # the length first, so the pattern never meets a long text
+        if not re.search(HTTP_URL_PATTERN, value):
+            self.fail("invalid")
+
+
+class CityListField(serializers.ListField):
+    """``city`` as a repeatable query parameter: ``?city=London&city=Chicago`` matches either."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            child=serializers.CharField(max_length=MAX_CITY_LENGTH, allow_blank=True),
+            required=False, default=list, max_length=MAX_CITIES, **kwargs,
+        )
+
 
 class SearchParamsSerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=MAX_QUERY_LENGTH)
-    mode = serializers.ChoiceField(choices=MODES, default=DEFAULT_MODE)
-    city = serializers.ListField(
-        child=serializers.CharField(max_length=100, allow_blank=True), required=False,
-        default=list, max_length=MAX_CITIES,
+    q = NonBlankCharField(max_length=MAX_QUERY_LENGTH, help_text="What to search for.")
+    mode = serializers.ChoiceField(
+        choices=MODES, default=DEFAULT_MODE,
+        help_text="hybrid: meaning and words (default); semantic: meaning only; keyword: BM25.",
+    )
+    city = CityListField(
+        help_text="Only companies in these cities (case-insensitive); repeat for several.",
     )
     limit = serializers.IntegerField(default=10, min_value=1, max_value=MAX_LIMIT)
     offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_MATCHES - 1)
@@ -22,18 +91,112 @@ class LimitSerializer(serializers.Serializer):
 
 
 class SuggestParamsSerializer(serializers.Serializer):
-    q = serializers.CharField(max_length=100)
+    q = NonBlankCharField(max_length=100, help_text="The start of a company name.")
     limit = serializers.IntegerField(default=8, min_value=1, max_value=20)
 
 
-class CompanySerializer(serializers.ModelSerializer):
+class CompanyListParamsSerializer(serializers.Serializer):
+    city = CityListField(
+        help_text="Only companies in these cities (case-insensitive); repeat for several.",
+    )
+    ordering = serializers.ChoiceField(
+        choices=[prefix + field for field in ORDERINGS for prefix in ("", "-")], default="name",
+        help_text="Sort field; a leading - sorts descending. Ties are broken by id.",
+    )
+
+
+class StrictBodyMixin:
+    """Request bodies are taken as written, not guessed at.
+
+    Keys that are not writable fields are errors, not silently dropped: otherwise a misspelt
+    field name (``"descripton"``) or a read-only one would look like a successful update that
+    did nothing. Text fields take JSON strings only, not numbers turned into text.
+    """
+
+    def to_internal_value(self, data):
+        errors = {}
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = self.fields.get(key)
+                if field is None:
+                    errors[key] = ["Unknown field."]
+                elif field.read_only:
+                    errors[key] = ["This field is read-only."]
+                elif isinstance(field, serializers.CharField) and not isinstance(value, str):
+                    errors[key] = [NOT_A_STRING]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
+    """A company record.
+
+    ``id``, the timestamps and the index state are read-only: sending them is an error, like
+    sending an unknown field. The website (``link``) and the ``slug`` are unique.
+    """
+
+    name = NonBlankCharField(max_length=200)
+    slug = serializers.SlugField(
+        max_length=220, required=False, allow_blank=True,
+        help_text="The company's URL name; derived from the name when missing or empty. Unique.",
+    )
+    description = serializers.CharField(
+        max_length=MAX_DESCRIPTION, required=False, allow_blank=True,
+    )
+    link = HttpURLField(
+        max_length=500,
+        help_text="The company's website; one company per website (scheme, www. and a trailing "
+                  "slash do not matter).",
+    )
+    image_url = HttpURLField(max_length=500, required=False, allow_blank=True,
+                             help_text="Logo URL.")
+
     class Meta:
         model = Company
         fields = [
             "id", "name", "slug", "description", "city", "link", "image_url", "tags",
             "created_at", "updated_at", "index_status", "indexed_at",
         ]
-        read_only_fields = fields
+        read_only_fields = ["id", "created_at", "updated_at", "index_status", "indexed_at"]
+        extra_kwargs = {
+            "index_status": {"help_text": "pending until the search index has the last change."},
+            "indexed_at": {"help_text": "When the search index last took this company's text."},
+        }
+
+    def save(self, **kwargs):
+        """Save through the model (so the index follows), answering 409 for a taken website or
+        slug, also when another request takes it between the check and the write."""
+        self._raise_conflicts()
+        try:
+            with transaction.atomic():
+                return super().save(**kwargs)
+        except IntegrityError:
+            self._raise_conflicts()
+            raise Conflict(
+                "Another request changed a company with this website or slug at the same "
+                "time; please try again."
+            ) from None
+
+    def _raise_conflicts(self):
+        others = Company.objects.exclude(pk=self.instance.pk if self.instance else None)
+        errors = {}
+        link = self.validated_data.get("link")
+        owner = link and others.filter(website_key=website_key(link)).first()
+        if owner:
+            errors["link"] = [f"Another company already has this website: {owner.name} "
+                              f"(id {owner.pk})."]
+        slug = self.validated_data.get("slug")
+        owner = slug and others.filter(slug=slug).first()
+        if owner:
+            errors["slug"] = [f"Another company already has this slug: {owner.name} "
+                              f"(id {owner.pk})."]
+        if errors:
+            raise Conflict(errors)
 
 
 class SearchHitSerializer(serializers.Serializer):
@@ -44,18 +207,37 @@ class SearchHitSerializer(serializers.Serializer):
     city = serializers.CharField(source="company.city")
     link = serializers.CharField(source="company.link")
     image_url = serializers.CharField(source="company.image_url")
-    score = serializers.FloatField()
+    score = serializers.FloatField(help_text="Higher is better; comparable within one search.")
     highlight = serializers.CharField(
         help_text="HTML: the best-matching sentence, escaped, query terms in <mark>."
     )
 
 
 class CityFacetSerializer(serializers.Serializer):
-    value = serializers.CharField()
-    count = serializers.IntegerField()
+    value = serializers.CharField(help_text="The city's name as stored.")
+    count = serializers.IntegerField(help_text="Matches in this city, ignoring the city filter.")
+
+
+class FacetsSerializer(serializers.Serializer):
+    city = CityFacetSerializer(many=True)
+
+
+class SearchResultsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="All matches, over every page.")
+    mode = serializers.ChoiceField(choices=MODES)
+    results = SearchHitSerializer(many=True, help_text="This page of matches, best first.")
+    facets = FacetsSerializer()
+
+
+class SimilarResultsSerializer(serializers.Serializer):
+    results = SearchHitSerializer(many=True, help_text="Most similar first.")
 
 
 class SuggestionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
+
+
+class SuggestionsSerializer(serializers.Serializer):
+    results = SuggestionSerializer(many=True)

@@ -1,13 +1,22 @@
-from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import errors, views
 
-router = DefaultRouter(trailing_slash=True)
+router = SimpleRouter(trailing_slash=True)
 router.register("companies", views.CompanyViewSet, basename="company")
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="api-docs"), name="api-root"),
     path("search/", views.SearchView.as_view(), name="api-search"),
     path("suggest/", views.SuggestView.as_view(), name="api-suggest"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
+    # Last: any other path under /api/ is a JSON 404. Only paths ending in a slash, so that
+    # CommonMiddleware still redirects /api/search to /api/search/. (Not ".": paths may hold
+    # newlines.)
+    re_path(r"^[\s\S]*/$", errors.not_found),
 ]

@@ -1,6 +1,16 @@
-import logging
+"""The JSON API: thin views over the search service (``companies.search.query``) and the model.
 
-from rest_framework import status, viewsets
+Reads are public. Writes need a user with the model's permission (DjangoModelPermissions); they
+go through ``Company.save``/``delete``, so the signals keep the search index in step.
+"""
+
+import functools
+import logging
+import operator
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,10 +21,13 @@ from companies.search.query import (
 )
 from companies.search.store import PointNotIndexed, StoreIncompatible, StoreUnavailable
 
+from .schema import COMPANY_ID, RETRY_AFTER, ErrorSerializer, errors
 from .serializers import (
-    CityFacetSerializer, CompanySerializer, LimitSerializer, SearchHitSerializer,
-    SearchParamsSerializer, SuggestionSerializer, SuggestParamsSerializer,
+    CompanyListParamsSerializer, CompanySerializer, LimitSerializer, SearchParamsSerializer,
+    SearchResultsSerializer, SimilarResultsSerializer, SuggestionsSerializer,
+    SuggestParamsSerializer,
 )
+from .throttling import AnonSearchThrottle, AnonSuggestThrottle
 
 logger = logging.getLogger(__name__)
 
@@ -22,16 +35,27 @@ UNAVAILABLE = {"detail": "Search is unavailable at the moment. Please try again 
 
 
 def _query_params(request):
-    """Query parameters as a dict, with ``city`` a list (it may be repeated)."""
+    """Query parameters as a dict, with ``city`` a list (it may be repeated).
+
+    A plain dict, not the QueryDict: from that, DRF would take an empty value (``?limit=``) as
+    no value, which the schema does not allow.
+    """
     params = request.query_params.dict()
     if "city" in request.query_params:
         params["city"] = request.query_params.getlist("city")
     return params
 
 
+def _validated(serializer_class, request):
+    params = serializer_class(data=_query_params(request))
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
 def _search_errors(view):
     """The search core's failures as JSON answers: 400 for bad input, 503 for a down index."""
 
+    @functools.wraps(view)
     def wrapper(self, request, *args, **kwargs):
         try:
             return view(self, request, *args, **kwargs)
@@ -41,60 +65,146 @@ def _search_errors(view):
             logger.error("Search failed: %s", exc)
             return Response(UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE)
 
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
     return wrapper
 
 
 class SearchView(APIView):
-    """Search companies: ``?q=&mode=hybrid|semantic|keyword&city=&limit=&offset=``."""
+    permission_classes = [permissions.AllowAny]  # read-only: other methods are 405
+    throttle_classes = [AnonSearchThrottle]
 
+    @extend_schema(
+        operation_id="search",
+        summary="Search companies",
+        description=(
+            "Companies matching `q`, best first, with city facets. `count`, the facets and how "
+            "far `offset` reaches cover every match, not just this page."
+        ),
+        tags=["search"],
+        parameters=[SearchParamsSerializer, RETRY_AFTER],
+        responses={200: SearchResultsSerializer, **errors(400, 401, 429, 503)},
+    )
     @_search_errors
     def get(self, request):
-        params = SearchParamsSerializer(data=_query_params(request))
-        params.is_valid(raise_exception=True)
-        args = params.validated_data
+        args = _validated(SearchParamsSerializer, request)
         results = search_companies(
             args["q"], mode=args["mode"], cities=args["city"], limit=args["limit"],
             offset=args["offset"],
         )
-        return Response({
+        return Response(SearchResultsSerializer({
             "count": results.count,
             "mode": results.mode,
-            "results": SearchHitSerializer(results.hits, many=True).data,
-            "facets": {"city": CityFacetSerializer(results.facets, many=True).data},
-        })
+            "results": results.hits,
+            "facets": {"city": results.facets},
+        }).data)
 
 
 class SuggestView(APIView):
-    """Company names starting with ``?q=`` (or with a word starting with it), for autocomplete."""
+    permission_classes = [permissions.AllowAny]
+    throttle_classes = [AnonSuggestThrottle]
 
+    @extend_schema(
+        operation_id="suggest",
+        summary="Complete a company name",
+        description="Companies whose name, or a word of it, starts with `q`: for autocomplete.",
+        tags=["search"],
+        parameters=[SuggestParamsSerializer, RETRY_AFTER],
+        responses={200: SuggestionsSerializer, **errors(400, 401, 429)},
+    )
     @_search_errors
     def get(self, request):
-        params = SuggestParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        companies = suggest_companies(params.validated_data["q"],
-                                      limit=params.validated_data["limit"])
-        return Response({"results": SuggestionSerializer(companies, many=True).data})
+        args = _validated(SuggestParamsSerializer, request)
+        companies = suggest_companies(args["q"], limit=args["limit"])
+        return Response(SuggestionsSerializer({"results": companies}).data)
 
 
-class CompanyViewSet(viewsets.ReadOnlyModelViewSet):
+WRITE_ERRORS = (400, 401, 403, 409, 413, 415)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List companies",
+        description="All companies, a page at a time, optionally only those in some cities.",
+        parameters=[CompanyListParamsSerializer],
+        responses={200: CompanySerializer(many=True), **errors(400, 401)},
+    ),
+    retrieve=extend_schema(
+        summary="Read a company",
+        parameters=[COMPANY_ID],
+        responses={200: CompanySerializer, **errors(401, 404)},
+    ),
+    create=extend_schema(
+        summary="Create a company",
+        description=(
+            "Needs the `companies.add_company` permission. The slug is derived from the name "
+            "when not given. The company is indexed once the write is committed "
+            "(`index_status` says when)."
+        ),
+        responses={201: CompanySerializer, **errors(*WRITE_ERRORS)},
+    ),
+    update=extend_schema(
+        summary="Replace a company",
+        description="Needs the `companies.change_company` permission. The index follows.",
+        parameters=[COMPANY_ID],
+        responses={200: CompanySerializer, **errors(*WRITE_ERRORS, 404)},
+    ),
+    partial_update=extend_schema(
+        summary="Change some fields of a company",
+        description="Needs the `companies.change_company` permission. The index follows.",
+        parameters=[COMPANY_ID],
+        responses={200: CompanySerializer, **errors(*WRITE_ERRORS, 404)},
+    ),
+    destroy=extend_schema(
+        summary="Delete a company",
+        description="Needs the `companies.delete_company` permission.",
+        parameters=[COMPANY_ID],
+        responses={
+            204: OpenApiResponse(description="Deleted; it leaves the search index too."),
+            **errors(401, 403, 404),
+        },
+    ),
+)
+@extend_schema(tags=["companies"])
+class CompanyViewSet(viewsets.ModelViewSet):
+
     queryset = Company.objects.all()
     serializer_class = CompanySerializer
+    permission_classes = [permissions.DjangoModelPermissionsOrAnonReadOnly]
     lookup_value_regex = r"[0-9]{1,18}"
 
-    @action(detail=True)
+    def list(self, request):
+        args = _validated(CompanyListParamsSerializer, request)
+        companies = self.get_queryset()
+        cities = {" ".join(city.split()) for city in args["city"] if city.strip()}
+        if cities:
+            companies = companies.filter(
+                functools.reduce(operator.or_, (Q(city__iexact=city) for city in cities))
+            )
+        page = self.paginate_queryset(companies.order_by(args["ordering"], "id"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="companies_similar",
+        summary="Companies like this one",
+        description="The companies nearest to this one in the search index, itself excluded.",
+        parameters=[COMPANY_ID, LimitSerializer, RETRY_AFTER],
+        responses={
+            200: SimilarResultsSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, "This company is not in the search index yet; try again shortly.",
+            ),
+            **errors(400, 401, 404, 429, 503),
+        },
+    )
+    @action(detail=True, throttle_classes=[AnonSearchThrottle])
     @_search_errors
     def similar(self, request, pk=None):
-        """The companies most like this one (itself excluded): ``?limit=``."""
         company = self.get_object()
-        params = LimitSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        args = _validated(LimitSerializer, request)
         try:
-            hits = similar_companies(company, limit=params.validated_data["limit"])
+            hits = similar_companies(company, limit=args["limit"])
         except PointNotIndexed:
             return Response(
                 {"detail": "This company is not in the search index yet; try again shortly."},
                 status=status.HTTP_409_CONFLICT,
             )
-        return Response({"results": SearchHitSerializer(hits, many=True).data})
+        return Response(SimilarResultsSerializer({"results": hits}).data)
