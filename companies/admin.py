@@ -28,9 +28,8 @@ MAX_REJECTED_SHOWN = 200
 
 def index_state(company):
     """indexed / pending / failed, or stale: marked indexed, but its text has changed since."""
-    if company.index_status == IndexStatus.INDEXED and company.indexed_hash != (
-        indexing.document_hash(indexing.document_text(company))
-    ):
+    if (company.index_status == IndexStatus.INDEXED
+            and company.indexed_hash != indexing.point_hash(company)):
         return STALE
     return company.index_status
 

@@ -99,17 +99,23 @@ def test_several_cities_combine(demo_companies):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_facets_count_the_matches_per_city_ignoring_the_city_filter(demo_companies, mode):
+def test_facets_count_the_matches_per_city(demo_companies, mode):
     everywhere = search_companies("restaurants", mode=mode)
     facets = {facet.value: facet.count for facet in everywhere.facets}
     assert sum(facets.values()) == everywhere.count
     every_hit = all_hits("restaurants", mode=mode)
     assert len(every_hit) == everywhere.count
     assert facets["Chicago"] == sum(hit.company.city == "Chicago" for hit in every_hit)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_facets_of_a_filtered_search_keep_the_other_cities(demo_companies, mode):
+    everywhere = {f.value: f.count for f in search_companies("restaurants", mode=mode).facets}
     in_london = search_companies("restaurants", mode=mode, cities=["London"], limit=100)
     london = {facet.value: facet for facet in in_london.facets}
+    # The selected city counts the filtered matches; the others, as unfiltered, to add them.
     assert london["London"].selected and london["London"].count == in_london.count
-    assert london["Chicago"].count == facets["Chicago"] and not london["Chicago"].selected
+    assert london["Chicago"].count == everywhere["Chicago"] and not london["Chicago"].selected
 
 
 # Paging ----------------------------------------------------------------------------------------

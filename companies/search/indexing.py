@@ -22,7 +22,7 @@ from .store import IndexPoint, StoreIncompatible, get_store
 logger = logging.getLogger(__name__)
 
 # Bump when what a point is made of changes: every stored point then counts as stale.
-RECIPE_VERSION = 4
+RECIPE_VERSION = 5
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -47,9 +47,15 @@ def document_sentences(company):
     return [f"{name}: {sentence}" for sentence in sentences] or [name]
 
 
-def document_hash(text):
-    recipe = f"{embedding.model_name()}\n{keywords.recipe()}\n{RECIPE_VERSION}\n{text}"
-    return hashlib.sha256(recipe.encode()).hexdigest()
+# The fields a point is made of: a change to any of them makes the point stale.
+POINT_FIELDS = ("name", "tags", "description", "city")
+
+
+def point_hash(company):
+    """A fingerprint of everything a company's point is made of, and of how it is made."""
+    source = "\n".join([embedding.model_name(), keywords.recipe(), str(RECIPE_VERSION),
+                        document_text(company), company.city])
+    return hashlib.sha256(source.encode()).hexdigest()
 
 
 def index_metadata():
@@ -108,20 +114,18 @@ def _index_batch(pks, *, force):
         if missing:
             store.delete(sorted(missing))
             report.removed = len(missing)
-        hashed = [(company, text, document_hash(text))
-                  for company, text in ((c, document_text(c)) for c in companies)]
-        stale = [item for item in hashed if force or item[0].indexed_hash != item[2]]
-        store.upsert(make_points([company for company, _, _ in stale],
-                                 [text for _, text, _ in stale],
-                                 [text_hash for _, _, text_hash in stale]))
+        hashes = {company.pk: point_hash(company) for company in companies}
+        stale = [company for company in companies
+                 if force or company.indexed_hash != hashes[company.pk]]
+        store.upsert(make_points(stale, hashes))
     except Exception as exc:
         mark_failed([company.pk for company in companies], str(exc) or type(exc).__name__)
         raise
     now = timezone.now()
     with transaction.atomic():
-        for company, _, text_hash in hashed:
-            if company.indexed_hash != text_hash or force:
-                _mark_indexed(company, indexed_at=now, indexed_hash=text_hash)
+        for company in companies:
+            if company.indexed_hash != hashes[company.pk] or force:
+                _mark_indexed(company, indexed_at=now, indexed_hash=hashes[company.pk])
             elif company.index_status != IndexStatus.INDEXED or company.index_error:
                 _mark_indexed(company)
     report.indexed = len(stale)
@@ -129,13 +133,17 @@ def _index_batch(pks, *, force):
     return report
 
 
-def make_points(companies, texts, hashes):
-    """The index points of ``companies``: all their sentences embedded in one batch."""
+def make_points(companies, hashes):
+    """The index points of ``companies``: all their sentences embedded in one batch.
+
+    ``hashes`` maps each company's id to its ``point_hash``, stored with the point.
+    """
     sentences = [document_sentences(company) for company in companies]
     vectors = iter(embedding.embed_documents([s for company in sentences for s in company]))
+    texts = [document_text(company) for company in companies]
     points = []
-    for company, text_hash, company_sentences, sparse in zip(
-        companies, hashes, sentences, keywords.document_vectors(texts)
+    for company, company_sentences, sparse in zip(
+        companies, sentences, keywords.document_vectors(texts)
     ):
         sentence_vectors = [next(vectors) for _ in company_sentences]
         points.append(IndexPoint(
@@ -143,8 +151,9 @@ def make_points(companies, texts, hashes):
             dense=embedding.normalized_mean(sentence_vectors),
             sentences=sentence_vectors,
             sparse=sparse,
-            payload={"city": normalize_city(company.city), "name_key": name_key(company.name),
-                     "hash": text_hash, "terms": sparse[0]},
+            payload={"city": normalize_city(company.city), "city_name": company.city,
+                     "name_key": name_key(company.name), "hash": hashes[company.pk],
+                     "terms": sparse[0]},
         ))
     return points
 
@@ -164,9 +173,9 @@ def stale_ids(companies):
     return [
         company.pk
         for company in companies.filter(index_status=IndexStatus.INDEXED).only(
-            "pk", "name", "tags", "description", "indexed_hash"
+            "pk", "indexed_hash", *POINT_FIELDS
         )
-        if company.indexed_hash != document_hash(document_text(company))
+        if company.indexed_hash != point_hash(company)
     ]
 
 
@@ -240,11 +249,9 @@ class Drift:
 def current_hashes(progress=None):
     """``{id: (document hash, index state, indexed hash)}`` of every company, read in chunks."""
     hashes = {}
-    rows = Company.objects.only("pk", "name", "tags", "description", "index_status",
-                                "indexed_hash").order_by("pk")
+    rows = Company.objects.only("pk", "index_status", "indexed_hash", *POINT_FIELDS).order_by("pk")
     for n, company in enumerate(rows.iterator(chunk_size=2000), start=1):
-        hashes[company.pk] = (document_hash(document_text(company)), company.index_status,
-                              company.indexed_hash)
+        hashes[company.pk] = (point_hash(company), company.index_status, company.indexed_hash)
         if progress and n % 2000 == 0:
             progress(2000)
     return hashes
@@ -286,11 +293,8 @@ def repair_index(drift, *, batch_size=None, progress=None):
     for start in range(0, len(drift.wrong_state), 1000):
         chunk = drift.wrong_state[start:start + 1000]
         with transaction.atomic():
-            for company in Company.objects.filter(pk__in=chunk).only(
-                "name", "tags", "description", "updated_at"
-            ):
-                _mark_indexed(company, indexed_hash=document_hash(document_text(company)),
-                              indexed_at=now)
+            for company in Company.objects.filter(pk__in=chunk).only("updated_at", *POINT_FIELDS):
+                _mark_indexed(company, indexed_hash=point_hash(company), indexed_at=now)
         if progress:
             progress(len(chunk))
     report.removed += len(drift.orphaned)
@@ -331,8 +335,7 @@ def rebuild_index(*, batch_size=None, keep_old=False, progress=None):
 
 def _fill_next(pks):
     companies = list(Company.objects.filter(pk__in=pks))
-    texts = [document_text(company) for company in companies]
-    points = make_points(companies, texts, [document_hash(text) for text in texts])
+    points = make_points(companies, {company.pk: point_hash(company) for company in companies})
     get_store().upsert(points, only_next=True)
 
 

@@ -1,19 +1,20 @@
 """The search service behind the pages and the API: modes, filters, facets, similar, suggest.
 
 What counts as a match (``count``, facets, how far pages go):
-- ``keyword``: every company containing at least one query term (after stemming and stopwords);
-  counted exactly.
-- ``semantic``: every company whose semantic score (similarity of the query to the whole company
-  and to its best sentence, ``store.Fusion``) reaches ``MIN_SCORE``.
-- ``hybrid``: every company whose hybrid score (the semantic score plus a bounded boost for shared
-  keywords) reaches ``MIN_SCORE``: the semantic matches, and keyword matches close to them.
-Semantic and hybrid matches are ranked in full up to ``MAX_MATCHES``, and ``count`` is the size
-of that ranking, so it is the same on every page and pages neither repeat nor skip a company.
+- ``keyword``: every company containing at least one query term (after stemming and
+  stopwords), ranked by BM25 and counted exactly; the first ``MAX_MATCHES`` can be paged through.
+- ``semantic``: among the ``CANDIDATES`` companies nearest to the query by meaning, those whose
+  semantic score (similarity to the whole company and to its best sentence, ``store.Fusion``)
+  reaches ``MIN_SCORE``.
+- ``hybrid``: among those candidates and the ``CANDIDATES`` best by keywords, those whose hybrid
+  score (the semantic score plus a bounded boost for shared keywords) reaches ``MIN_SCORE``.
+Each search ranks all of its matches at once, so ``count`` is the same on every page and pages
+neither repeat nor skip a company. Filters apply inside each candidate search.
 """
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from operator import or_
 
@@ -33,7 +34,10 @@ DATABASE_MODE = "database"
 MAX_DATABASE_WORDS = 10
 MAX_QUERY_LENGTH = 999
 MAX_LIMIT = 100
+# Keyword matches listed (and paged) at most; beyond, they are still counted exactly.
 MAX_MATCHES = 1000
+# Semantic and hybrid rank the best CANDIDATES by meaning and (hybrid) by keywords.
+CANDIDATES = 100
 MAX_CITIES = 20
 # Below this semantic (or hybrid) score a company is not about the query: 95% of the companies
 # judged relevant in bench/queries.jsonl score above it.
@@ -109,23 +113,27 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
     terms = keywords.query_terms(query) if mode != "semantic" else None
     if mode == "keyword" and not terms:  # only stopwords: nothing to look for
         return SearchResults(query, mode, city_keys, limit, offset, 0, [], [])
-
-    def rank(within):
-        return store.rank(RankRequest(
-            dense=dense, terms=terms, name_key=name_key(query), cities=within,
-            limit=MAX_MATCHES, candidates=MAX_MATCHES, score_threshold=MIN_SCORE, fusion=FUSION,
-        ))
-
-    ranked = rank(city_keys)
-    if mode == "keyword":
+    sources = (dense is not None) + bool(terms)
+    request = RankRequest(
+        dense=dense, terms=terms, name_key=name_key(query), cities=city_keys,
+        limit=MAX_MATCHES if dense is None else CANDIDATES * sources, candidates=CANDIDATES,
+        score_threshold=None if dense is None else MIN_SCORE, fusion=FUSION,
+    )
+    # Facet counts ignore the city filter itself, so more cities can be added to it; both
+    # rankings go to the store as one batch.
+    ranked, *unfiltered = store.rank_batch(
+        [request] + ([replace(request, cities=())] if city_keys else []))
+    everywhere = unfiltered[0] if unfiltered else ranked
+    count = len(ranked)
+    city_counts = Counter(point.city for point in everywhere)
+    if dense is None and len(everywhere) == MAX_MATCHES:  # more keyword matches than listed
         count = store.count(cities=city_keys, terms=terms)
-        city_counts = store.city_counts(terms=terms)
-    else:
-        count = len(ranked)
-        # Facet counts ignore the city filter itself, so more cities can be added to it.
-        everywhere = rank(()) if city_keys else ranked
-        city_counts = Counter(point.city for point in everywhere)
-    query_stems = keywords.stems(query)
+        city_counts = Counter(store.city_counts(terms=terms))
+    elif city_keys:
+        # A filtered search looks deeper into its cities than the unfiltered candidates reach:
+        # the selected cities count what it found.
+        found = Counter(point.city for point in ranked)
+        city_counts.update({key: found[key] - city_counts[key] for key in city_keys})
     return SearchResults(
         query=query,
         mode=mode,
@@ -133,8 +141,8 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
         limit=limit,
         offset=offset,
         count=count,
-        hits=load_hits(ranked[offset:offset + limit], query_stems),
-        facets=city_facets(city_counts, city_keys),
+        hits=load_hits(ranked[offset:offset + limit], keywords.stems(query)),
+        facets=city_facets(city_counts, {p.city: p.city_name for p in everywhere}, city_keys),
     )
 
 
@@ -175,13 +183,14 @@ def search_database(query, *, cities=(), limit=10, offset=0):
     words = database_words(query)
     if not words:
         return SearchResults(query, DATABASE_MODE, city_keys, limit, offset, 0, [],
-                             city_facets({}, city_keys))
+                             city_facets({}, {}, city_keys))
     contains = [Q(name__icontains=word) | Q(tags__icontains=word) | Q(description__icontains=word)
                 for word in words]
     matches = Company.objects.filter(reduce(or_, contains))
-    city_counts = Counter()
+    city_counts, city_names = Counter(), {}
     for row in matches.values("city").annotate(companies=Count("pk")):
         city_counts[normalize_city(row["city"])] += row["companies"]
+        city_names.setdefault(normalize_city(row["city"]), row["city"])
     if city_keys:
         matches = matches.filter(reduce(or_, (Q(city__iexact=key) for key in city_keys)))
     ranked = matches.annotate(
@@ -201,7 +210,7 @@ def search_database(query, *, cities=(), limit=10, offset=0):
         hits=[SearchHit(company, company.matched_words / len(words),
                         snippet(company.description, query_stems))
               for company in ranked[offset:offset + limit]],
-        facets=city_facets(city_counts, city_keys),
+        facets=city_facets(city_counts, city_names, city_keys),
     )
 
 
@@ -245,14 +254,11 @@ def load_hits(ranked, query_stems=frozenset()):
     ]
 
 
-def city_facets(counts, selected):
-    """Facet entries with the cities' display names, most companies first."""
-    names = {}
-    for city in Company.objects.exclude(city="").values_list("city", flat=True).distinct():
-        names.setdefault(normalize_city(city), city)
-    keys = set(counts) | set(selected)
+def city_facets(counts, names, selected):
+    """Facet entries, most companies first: ``counts`` and ``selected`` are normalised city
+    keys, ``names`` gives their display names."""
+    keys = {key for key in set(counts) | set(selected) if key}
     return sorted(
-        (CityFacet(names.get(key, key), counts.get(key, 0), key in selected) for key in keys
-         if key),
+        (CityFacet(names.get(key) or key, counts.get(key, 0), key in selected) for key in keys),
         key=lambda facet: (-facet.count, facet.value),
     )

@@ -23,6 +23,8 @@ from .conf import search_setting
 DENSE = "dense"
 SENTENCES = "sentences"
 SPARSE = "keywords"
+# What a ranking returns of each point's payload.
+RANKED_PAYLOAD = ["city", "city_name"]
 # Payload fields with an index: filters and facets run on them.
 KEYWORD_FIELDS = ("city", "name_key")
 INTEGER_FIELDS = ("terms",)
@@ -53,7 +55,8 @@ class IndexPoint:
 class RankedPoint:
     id: int
     score: float
-    city: str
+    city: str  # normalised, as filtered and counted
+    city_name: str  # as displayed
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,10 @@ class CompanyStore:
 
     def rank(self, request):
         """``RankedPoint``s for a ``RankRequest``, best first."""
+        return self.rank_batch([request])[0]
+
+    def rank_batch(self, requests):
+        """``rank`` for several requests at once (one round trip, one pass over the data)."""
         raise NotImplementedError
 
     def recommend(self, point_id, *, cities=(), limit):
@@ -152,6 +159,13 @@ class CompanyStore:
 
     def close(self):
         raise NotImplementedError
+
+
+def ranked_point(point):
+    """A search engine's scored point as a ``RankedPoint``."""
+    payload = point.payload or {}
+    return RankedPoint(int(point.id), point.score, payload.get("city", ""),
+                       payload.get("city_name", ""))
 
 
 def incompatibility(have, want):

@@ -21,8 +21,9 @@ from pathlib import Path
 import qdrant_edge as edge
 
 from .store import (
-    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, SENTENCES, SPARSE, CompanyStore, PointNotIndexed,
-    RankedPoint, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
+    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, RANKED_PAYLOAD, SENTENCES, SPARSE, CompanyStore,
+    PointNotIndexed, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
+    ranked_point,
 )
 
 logger = logging.getLogger(__name__)
@@ -242,38 +243,10 @@ class EdgeStore(CompanyStore):
     # Queries -------------------------------------------------------------------------------
 
     @_translate_errors
-    def rank(self, request):
-        shard = self._live()
-        query_filter = _filter(request.cities)
-        sparse = _sparse(request.terms) if request.terms else None
-        if request.dense is None:
-            if sparse is None:
-                return []
-            points = shard.query(edge.QueryRequest(
-                limit=request.limit, query=edge.Query.Nearest(sparse, using=SPARSE),
-                filter=query_filter, with_payload=["city"]))
-            return [_ranked(point) for point in points]
-        dense = list(request.dense)
-        candidates = [edge.Prefetch(limit=request.candidates, filter=query_filter,
-                                    query=edge.Query.Nearest(dense, using=DENSE))]
-        if sparse is not None:
-            candidates.append(edge.Prefetch(limit=request.candidates, filter=query_filter,
-                                            query=edge.Query.Nearest(sparse, using=SPARSE)))
-        pool = request.candidates * len(candidates)
-        scores = [
-            edge.Prefetch(limit=pool, prefetches=candidates,
-                          query=edge.Query.Nearest(dense, using=DENSE)),
-            edge.Prefetch(limit=pool, prefetches=candidates,
-                          query=edge.Query.Nearest([dense], using=SENTENCES)),
-        ]
-        if sparse is not None:
-            scores.append(edge.Prefetch(limit=pool, prefetches=candidates,
-                                        query=edge.Query.Nearest(sparse, using=SPARSE)))
-        points = shard.query(edge.QueryRequest(
-            limit=request.limit, prefetches=scores, query=_fusion(request, len(scores)),
-            filter=query_filter, score_threshold=request.score_threshold, with_payload=["city"],
-        ))
-        return [_ranked(point) for point in points]
+    def rank_batch(self, requests):
+        results = self._live().query_batch(edge.QueryBatchRequest(
+            [_query_request(request) for request in requests]))
+        return [[ranked_point(point) for point in points] for points in results]
 
     @_translate_errors
     def recommend(self, point_id, *, cities=(), limit):
@@ -287,8 +260,8 @@ class EdgeStore(CompanyStore):
         )
         points = shard.query(edge.QueryRequest(
             limit=limit, query=edge.Query.Nearest(records[0].vector[DENSE], using=DENSE),
-            filter=others, with_payload=["city"]))
-        return [_ranked(point) for point in points]
+            filter=others, with_payload=RANKED_PAYLOAD))
+        return [ranked_point(point) for point in points]
 
     @_translate_errors
     def city_counts(self, *, cities=(), terms=None, limit=100):
@@ -312,8 +285,34 @@ def read_metadata(path, name):
         return None
 
 
-def _ranked(point):
-    return RankedPoint(int(point.id), point.score, (point.payload or {}).get("city", ""))
+def _query_request(request):
+    """The Edge query for a ``RankRequest`` (see its docstring for the plan)."""
+    query_filter = _filter(request.cities)
+    sparse = _sparse(request.terms) if request.terms else None
+    if request.dense is None:
+        return edge.QueryRequest(limit=request.limit, query=edge.Query.Nearest(sparse, using=SPARSE),
+                                 filter=query_filter, with_payload=RANKED_PAYLOAD)
+    dense = list(request.dense)
+    candidates = [edge.Prefetch(limit=request.candidates, filter=query_filter,
+                                query=edge.Query.Nearest(dense, using=DENSE))]
+    if sparse is not None:
+        candidates.append(edge.Prefetch(limit=request.candidates, filter=query_filter,
+                                        query=edge.Query.Nearest(sparse, using=SPARSE)))
+    pool = request.candidates * len(candidates)
+    scores = [
+        edge.Prefetch(limit=pool, prefetches=candidates,
+                      query=edge.Query.Nearest(dense, using=DENSE)),
+        edge.Prefetch(limit=pool, prefetches=candidates,
+                      query=edge.Query.Nearest([dense], using=SENTENCES)),
+    ]
+    if sparse is not None:
+        scores.append(edge.Prefetch(limit=pool, prefetches=candidates,
+                                    query=edge.Query.Nearest(sparse, using=SPARSE)))
+    return edge.QueryRequest(
+        limit=request.limit, prefetches=scores, query=_fusion(request, len(scores)),
+        filter=query_filter, score_threshold=request.score_threshold,
+        with_payload=RANKED_PAYLOAD,
+    )
 
 
 def _sparse(terms):

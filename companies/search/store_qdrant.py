@@ -15,8 +15,9 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
 from .store import (
-    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, SENTENCES, SPARSE, CompanyStore, PointNotIndexed,
-    RankedPoint, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
+    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, RANKED_PAYLOAD, SENTENCES, SPARSE, CompanyStore,
+    PointNotIndexed, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
+    ranked_point,
 )
 
 logger = logging.getLogger(__name__)
@@ -215,36 +216,10 @@ class QdrantServerStore(CompanyStore):
     # Queries -------------------------------------------------------------------------------
 
     @_translate_errors
-    def rank(self, request):
-        query_filter = _filter(request.cities)
-        sparse = _sparse(request.terms) if request.terms else None
-        if request.dense is None:
-            if sparse is None:
-                return []
-            response = self.client.query_points(
-                self.alias, query=sparse, using=SPARSE, query_filter=query_filter,
-                limit=request.limit, with_payload=["city"])
-            return [_ranked(point) for point in response.points]
-        dense = list(request.dense)
-        candidates = [models.Prefetch(query=dense, using=DENSE, filter=query_filter,
-                                      limit=request.candidates)]
-        if sparse is not None:
-            candidates.append(models.Prefetch(query=sparse, using=SPARSE, filter=query_filter,
-                                              limit=request.candidates))
-        pool = request.candidates * len(candidates)
-        scores = [
-            models.Prefetch(prefetch=candidates, query=dense, using=DENSE, limit=pool),
-            models.Prefetch(prefetch=candidates, query=[dense], using=SENTENCES, limit=pool),
-        ]
-        if sparse is not None:
-            scores.append(models.Prefetch(prefetch=candidates, query=sparse, using=SPARSE,
-                                          limit=pool))
-        response = self.client.query_points(
-            self.alias, prefetch=scores, query=_fusion(request, len(scores)),
-            query_filter=query_filter, limit=request.limit,
-            score_threshold=request.score_threshold, with_payload=["city"],
-        )
-        return [_ranked(point) for point in response.points]
+    def rank_batch(self, requests):
+        responses = self.client.query_batch_points(
+            self.alias, requests=[_query_request(request) for request in requests])
+        return [[ranked_point(point) for point in response.points] for response in responses]
 
     @_translate_errors
     def recommend(self, point_id, *, cities=(), limit):
@@ -252,13 +227,14 @@ class QdrantServerStore(CompanyStore):
             response = self.client.query_points(
                 self.alias,
                 query=models.RecommendQuery(recommend=models.RecommendInput(positive=[point_id])),
-                using=DENSE, query_filter=_filter(cities), limit=limit, with_payload=["city"],
+                using=DENSE, query_filter=_filter(cities), limit=limit,
+                with_payload=RANKED_PAYLOAD,
             )
         except (ValueError, ApiException) as exc:
             if "not found" in str(exc).lower() or "no point" in str(exc).lower():
                 raise PointNotIndexed(point_id) from exc
             raise
-        return [_ranked(point) for point in response.points]
+        return [ranked_point(point) for point in response.points]
 
     @_translate_errors
     def city_counts(self, *, cities=(), terms=None, limit=100):
@@ -270,8 +246,32 @@ class QdrantServerStore(CompanyStore):
         self.client.close()
 
 
-def _ranked(point):
-    return RankedPoint(int(point.id), point.score, (point.payload or {}).get("city", ""))
+def _query_request(request):
+    """The Qdrant query for a ``RankRequest`` (see its docstring for the plan)."""
+    query_filter = _filter(request.cities)
+    sparse = _sparse(request.terms) if request.terms else None
+    if request.dense is None:
+        return models.QueryRequest(query=sparse, using=SPARSE, filter=query_filter,
+                                   limit=request.limit, with_payload=RANKED_PAYLOAD)
+    dense = list(request.dense)
+    candidates = [models.Prefetch(query=dense, using=DENSE, filter=query_filter,
+                                  limit=request.candidates)]
+    if sparse is not None:
+        candidates.append(models.Prefetch(query=sparse, using=SPARSE, filter=query_filter,
+                                          limit=request.candidates))
+    pool = request.candidates * len(candidates)
+    scores = [
+        models.Prefetch(prefetch=candidates, query=dense, using=DENSE, limit=pool),
+        models.Prefetch(prefetch=candidates, query=[dense], using=SENTENCES, limit=pool),
+    ]
+    if sparse is not None:
+        scores.append(models.Prefetch(prefetch=candidates, query=sparse, using=SPARSE,
+                                      limit=pool))
+    return models.QueryRequest(
+        prefetch=scores, query=_fusion(request, len(scores)), filter=query_filter,
+        limit=request.limit, score_threshold=request.score_threshold,
+        with_payload=RANKED_PAYLOAD,
+    )
 
 
 def _sparse(terms):
