@@ -21,9 +21,9 @@ def snippet(text, query_stems, max_length=MAX_SNIPPET):
     sentences = [s.strip() for s in _SENTENCE_END.split(text or "") if s.strip()]
     if not sentences:
         return mark_safe("")
-    scored = [(len(_matched_stems(sentence, query_stems)), -i, sentence)
-              for i, sentence in enumerate(sentences)]
-    best = max(scored)[2]
+    best = sentences[0]
+    if query_stems:
+        best = max(sentences, key=lambda sentence: len(_matched_stems(sentence, query_stems)))
     return mark_safe(_mark(_window(best, query_stems, max_length), query_stems))
 
 

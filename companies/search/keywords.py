@@ -79,13 +79,11 @@ def query_terms(text):
 
 def stems(text):
     """The stems of the words of ``text`` that count for keyword search, for highlighting."""
-    return {
-        _stemmer.stem_word(word)
-        for word in (match.group().lower() for match in _WORD.finditer(text))
-        if word not in STOPWORDS
-    }
+    return {stem for match in _WORD.finditer(text) if (stem := word_stem(match.group()))}
 
 
+@lru_cache(maxsize=100_000)
 def word_stem(word):
+    """The stem of one word (None for a stopword); cached, as snippets stem the same words often."""
     word = word.lower()
     return None if word in STOPWORDS else _stemmer.stem_word(word)

@@ -113,16 +113,7 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
     terms = keywords.query_terms(query) if mode != "semantic" else None
     if mode == "keyword" and not terms:  # only stopwords: nothing to look for
         return SearchResults(query, mode, city_keys, limit, offset, 0, [], [])
-    sources = (dense is not None) + bool(terms)
-    request = RankRequest(
-        dense=dense, terms=terms, name_key=name_key(query), cities=city_keys,
-        limit=MAX_MATCHES if dense is None else CANDIDATES * sources, candidates=CANDIDATES,
-        score_threshold=None if dense is None else MIN_SCORE, fusion=FUSION,
-    )
-    # Facet counts ignore the city filter itself, so more cities can be added to it; both
-    # rankings go to the store as one batch.
-    ranked, *unfiltered = store.rank_batch(
-        [request] + ([replace(request, cities=())] if city_keys else []))
+    ranked, *unfiltered = store.rank_batch(ranking_requests(query, dense, terms, city_keys))
     everywhere = unfiltered[0] if unfiltered else ranked
     count = len(ranked)
     city_counts = Counter(point.city for point in everywhere)
@@ -144,6 +135,18 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
         hits=load_hits(ranked[offset:offset + limit], keywords.stems(query)),
         facets=city_facets(city_counts, {p.city: p.city_name for p in everywhere}, city_keys),
     )
+
+
+def ranking_requests(query, dense, terms, city_keys):
+    """What a search asks the store: its ranking and, with a city filter, the unfiltered one
+    too (facet counts ignore the city filter itself, so more cities can be added to it)."""
+    sources = (dense is not None) + bool(terms)
+    request = RankRequest(
+        dense=dense, terms=terms, name_key=name_key(query), cities=city_keys,
+        limit=MAX_MATCHES if dense is None else CANDIDATES * sources, candidates=CANDIDATES,
+        score_threshold=None if dense is None else MIN_SCORE, fusion=FUSION,
+    )
+    return [request] + ([replace(request, cities=())] if city_keys else [])
 
 
 def similar_companies(company, *, limit=5, cities=()):
@@ -243,9 +246,13 @@ def database_words(query):
     return words[:MAX_DATABASE_WORDS]
 
 
+# What result cards and the API show of a company.
+HIT_FIELDS = ("name", "slug", "description", "city", "link", "image_url")
+
+
 def load_hits(ranked, query_stems=frozenset()):
     """The companies of ``ranked`` in one query, in rank order; points without a row skipped."""
-    companies = Company.objects.in_bulk([point.id for point in ranked])
+    companies = Company.objects.only(*HIT_FIELDS).in_bulk([point.id for point in ranked])
     return [
         SearchHit(companies[point.id], point.score,
                   snippet(companies[point.id].description, query_stems))

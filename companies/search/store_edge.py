@@ -56,6 +56,7 @@ class EdgeStore(CompanyStore):
         self.name = name
         self._lock = threading.RLock()
         self._shards = {}  # shard folder name -> open EdgeShard
+        self._state_cache = None
         self._verified = None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -70,16 +71,20 @@ class EdgeStore(CompanyStore):
     # State and shards ----------------------------------------------------------------------
 
     def _state(self):
-        try:
-            return json.loads((self.path / f"{self.name}.json").read_text())
-        except FileNotFoundError:
-            return {"live": None, "next": None}
+        # Only the process holding the lock writes the file, so it is read once.
+        if self._state_cache is None:
+            try:
+                self._state_cache = json.loads((self.path / f"{self.name}.json").read_text())
+            except FileNotFoundError:
+                self._state_cache = {"live": None, "next": None}
+        return dict(self._state_cache)
 
     def _save_state(self, state):
         target = self.path / f"{self.name}.json"
         staging = target.with_suffix(".json.tmp")
         staging.write_text(json.dumps(state))
         os.replace(staging, target)
+        self._state_cache = dict(state)
 
     def _shard(self, folder):
         if folder not in self._shards:

@@ -1,0 +1,95 @@
+"""What the benchmarks share: a site prepared with N companies, its environment, query sets."""
+
+import itertools
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "data" / "startups_demo.jsonl"
+BENCH_VAR = ROOT / "var" / "bench"
+MODEL_DIR = ROOT / "var" / "models" / "all-MiniLM-L6-v2"
+
+
+def site_env(workdir, **extra):
+    """The environment of a production-like site (DEBUG off) living in ``workdir``."""
+    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "benchmark-only-not-secret",
+           "VAR_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
+           "EMBEDDING_MODEL_DIR": str(MODEL_DIR), "API_ANON_SEARCH_RATE": "100000000/minute",
+           "API_ANON_SUGGEST_RATE": "100000000/minute", "DJANGO_SETTINGS_MODULE":
+           "searchsite.settings", "LOG_LEVEL": "WARNING", **extra}
+    for name in ("QDRANT_URL", "CELERY_BROKER_URL", "CACHE_URL"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+def prepare_site(size):
+    """A folder with a database and an embedded index of ``size`` companies (reused if there).
+
+    259 is the demo data; other sizes are bench/data.py's synthetic companies.
+    """
+    workdir = BENCH_VAR / f"site-{size}"
+    done = workdir / "prepared"
+    if done.exists():
+        return workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    data = DEMO
+    if size != 259:
+        from bench.data import generate
+
+        data = workdir / "companies.jsonl"
+        with open(data, "w") as f:
+            for record in generate(size):
+                f.write(json.dumps(record) + "\n")
+    env = site_env(workdir)
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    print(f"Preparing a site with {size:,} companies in {workdir} (once)...", flush=True)
+    subprocess.run(manage + ["migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    subprocess.run(manage + ["collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
+    subprocess.run(manage + ["import_companies", str(data)], env=env, check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+    done.write_text("ok")
+    return workdir
+
+
+def distinct_queries(count, seed=3):
+    """``count`` different search queries: the judged ones, then phrases in their style."""
+    judged = [json.loads(line)["query"]
+              for line in (ROOT / "bench" / "queries.jsonl").read_text().splitlines() if line]
+    from bench.data import SECTORS, VERBS
+
+    rng = random.Random(seed)
+    phrases = set(judged)
+    templates = ["{verb} {thing}", "app to {verb} {thing}", "{thing} for {users}",
+                 "help {users} {verb} {thing}", "software that lets {users} {verb} {thing}",
+                 "{tag} startup", "{tag} for {users}", "{verb} {thing} and {thing2}",
+                 "{users} who {verb} {thing}", "a {tag} tool to {verb} {thing} for {users}"]
+    for _ in itertools.count():
+        if len(phrases) >= count:
+            break
+        vocabulary = SECTORS[rng.choice(list(SECTORS))]
+        phrases.add(rng.choice(templates).format(
+            verb=rng.choice(VERBS), thing=rng.choice(vocabulary["things"]),
+            thing2=rng.choice(vocabulary["things"]),
+            users=rng.choice(vocabulary["users"]), tag=rng.choice(vocabulary["tags"])))
+    ordered = sorted(phrases)
+    rng.shuffle(ordered)
+    return ordered[:count]
+
+
+def percentiles(samples_ms):
+    ordered = sorted(samples_ms)
+    q = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": statistics.median(ordered), "p95": q[94], "p99": q[98]}
+
+
+def rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
