@@ -64,6 +64,8 @@ def peak_rss_mib(command, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("count", type=int, nargs="?", default=10_000)
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternate raw and site this many times; the best of each counts")
     args = parser.parse_args()
     from bench.data import generate
 
@@ -79,12 +81,22 @@ def main():
         env.pop(name, None)
     python = sys.executable
 
-    raw_out, _, raw_rss = peak_rss_mib(
-        [python, "-c", RAW.format(root=str(ROOT), data=str(data))], env)
-    raw = json.loads(raw_out.strip().splitlines()[-1])
-    peak_rss_mib([python, "manage.py", "migrate", "-v0"], env)
-    site_out, site_seconds, site_rss = peak_rss_mib(
-        [python, "manage.py", "import_companies", str(data)], env)
+    raw, raw_rss, site_seconds, site_rss = None, 0, None, 0
+    for round_number in range(args.rounds):
+        # Alternating, so a busy moment on the machine does not favour one side.
+        raw_out, _, rss = peak_rss_mib(
+            [python, "-c", RAW.format(root=str(ROOT), data=str(data))], env)
+        result = json.loads(raw_out.strip().splitlines()[-1])
+        if raw is None or result["seconds"] < raw["seconds"]:
+            raw = result
+        raw_rss = max(raw_rss, rss)
+        round_env = {**env, "VAR_DIR": str(workdir / f"round-{round_number}"),
+                     "DATABASE_URL": f"sqlite:///{workdir}/round-{round_number}.sqlite3"}
+        peak_rss_mib([python, "manage.py", "migrate", "-v0"], round_env)
+        site_out, seconds, rss = peak_rss_mib(
+            [python, "manage.py", "import_companies", str(data)], round_env)
+        site_seconds = seconds if site_seconds is None else min(site_seconds, seconds)
+        site_rss = max(site_rss, rss)
 
     raw_rate = args.count / raw["seconds"]
     site_rate = args.count / site_seconds
@@ -96,7 +108,8 @@ def main():
           f"{site_rss:>14.0f}")
     print(f"site / raw throughput: {site_rate / raw_rate:.2f}  (goal >= 0.85)")
     print(site_out.strip().splitlines()[-1])
-    print(f"Rerun: .venv/bin/python bench/indexing.py {args.count}")
+    print(f"best of {args.rounds} alternating rounds each")
+    print(f"Rerun: .venv/bin/python bench/indexing.py {args.count} --rounds {args.rounds}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,11 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from functools import reduce
+from operator import or_
+
 from django.db import transaction
+from django.db.models import Case, CharField, Q, Value, When
 from django.utils import timezone
 
 from companies.models import Company, IndexStatus, name_key, normalize_city
@@ -117,17 +121,15 @@ def _index_batch(pks, *, force):
         hashes = {company.pk: point_hash(company) for company in companies}
         stale = [company for company in companies
                  if force or company.indexed_hash != hashes[company.pk]]
+        embedded = {company.pk for company in stale}
         store.upsert(make_points(stale, hashes))
     except Exception as exc:
         mark_failed([company.pk for company in companies], str(exc) or type(exc).__name__)
         raise
-    now = timezone.now()
     with transaction.atomic():
-        for company in companies:
-            if company.indexed_hash != hashes[company.pk] or force:
-                _mark_indexed(company, indexed_at=now, indexed_hash=hashes[company.pk])
-            elif company.index_status != IndexStatus.INDEXED or company.index_error:
-                _mark_indexed(company)
+        _record_indexed(stale, hashes)
+        _record_indexed([company for company in companies if company.pk not in embedded
+                         and (company.index_status != IndexStatus.INDEXED or company.index_error)])
     report.indexed = len(stale)
     report.unchanged = len(companies) - len(stale)
     return report
@@ -158,11 +160,22 @@ def make_points(companies, hashes):
     return points
 
 
-def _mark_indexed(company, **fields):
-    """Record success, unless the row changed since it was read (its own task will follow)."""
-    Company.objects.filter(pk=company.pk, updated_at=company.updated_at).update(
-        index_status=IndexStatus.INDEXED, index_error="", **fields
-    )
+def _record_indexed(companies, hashes=None):
+    """Mark ``companies`` indexed (with ``hashes``: as indexed now with those hashes), a few
+    hundred per statement, each row only if unchanged since it was read: a row saved meanwhile
+    has its own indexing coming."""
+    for start in range(0, len(companies), 200):
+        chunk = companies[start:start + 200]
+        fields = {"index_status": IndexStatus.INDEXED, "index_error": ""}
+        if hashes is not None:
+            fields["indexed_at"] = timezone.now()
+            fields["indexed_hash"] = Case(
+                *(When(pk=company.pk, then=Value(hashes[company.pk])) for company in chunk),
+                output_field=CharField(),
+            )
+        unchanged = reduce(or_, (Q(pk=company.pk, updated_at=company.updated_at)
+                                 for company in chunk))
+        Company.objects.filter(unchanged).update(**fields)
 
 
 def stale_ids(companies):
@@ -289,12 +302,10 @@ def repair_index(drift, *, batch_size=None, progress=None):
             progress(len(drift.orphaned))
     report = index_companies(drift.missing + drift.stale, force=True, batch_size=batch_size,
                              progress=progress)
-    now = timezone.now()
     for start in range(0, len(drift.wrong_state), 1000):
         chunk = drift.wrong_state[start:start + 1000]
-        with transaction.atomic():
-            for company in Company.objects.filter(pk__in=chunk).only("updated_at", *POINT_FIELDS):
-                _mark_indexed(company, indexed_hash=point_hash(company), indexed_at=now)
+        companies = list(Company.objects.filter(pk__in=chunk).only("updated_at", *POINT_FIELDS))
+        _record_indexed(companies, {company.pk: point_hash(company) for company in companies})
         if progress:
             progress(len(chunk))
     report.removed += len(drift.orphaned)
