@@ -339,6 +339,7 @@ def rebuild_index(*, batch_size=None, keep_old=False, progress=None):
             break
         store.delete(drift.orphaned, only_next=True)
         _fill_next(drift.missing + drift.stale)
+    store.optimize(next_index=True)
     old = store.finish_rebuild(keep_old=keep_old)
     _record_points_as_indexed()
     return old
@@ -354,6 +355,11 @@ def _record_points_as_indexed():
     """After a rebuild, every company whose point has its current hash is indexed."""
     drift = check_index()
     repair_index(Drift(wrong_state=drift.wrong_state))
+
+
+def optimize_index():
+    """After bulk writes: let the store build its search structures (HNSW when embedded)."""
+    get_store().optimize()
 
 
 def clear_index():

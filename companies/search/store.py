@@ -129,6 +129,9 @@ class CompanyStore:
     def delete(self, ids, *, only_next=False):
         raise NotImplementedError
 
+    def optimize(self, *, next_index=False):
+        """Build search structures after bulk writes (an embedded engine's job; a server's own)."""
+
     def point_hashes(self, *, next_index=False):
         """``{id: text hash}`` of every point (of the next index if ``next_index``)."""
         raise NotImplementedError

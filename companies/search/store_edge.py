@@ -218,9 +218,15 @@ class EdgeStore(CompanyStore):
                 shard.update(edge.UpdateOperation.delete_points(list(ids)))
 
     @_translate_errors
-    def optimize(self):
-        """Build the HNSW graph and payload indexes of the live index (after bulk writes)."""
-        return self._live().optimize()
+    def optimize(self, *, next_index=False):
+        """Build the HNSW graph and payload indexes of the live index (after bulk writes).
+
+        Measured at 50k companies: filtered hybrid store time 17.6 ms exact -> 8.6 ms, recall@10
+        0.99, for 22 s of optimizing (bench/store_engines.py).
+        """
+        folder = self._state()["next" if next_index else "live"]
+        if folder:
+            self._shard(folder).optimize()
 
     @_translate_errors
     def point_hashes(self, *, next_index=False):

@@ -69,6 +69,7 @@ class Command(BaseCommand):
             raise CommandError("A repair cannot fix this; rebuild the index.")
         with progress_bar(total=drift.total, desc="Repairing", unit="company") as bar:
             report = indexing.repair_index(drift, batch_size=batch_size, progress=bar.update)
+        indexing.optimize_index()
         after = indexing.check_index()
         self.stdout.write(
             f"Repaired: {report.indexed} embedded, {report.removed} orphaned points removed, "
