@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 SIMILAR_COUNT = 6
+FACETS_SHOWN = 12
 # (value, label, what it does): the mode switch on the search form.
 MODE_CHOICES = [
     ("hybrid", "Best match", "meaning and words"),
@@ -81,9 +82,11 @@ def _results_context(request, results, page_number):
 
 
 def _facet_links(request, facets):
-    """Each city facet with the URL that toggles it (the page resets to 1)."""
+    """The cities with most matches, and any selected, each with the URL that toggles it (the
+    page resets to 1). The API lists them all."""
     links = []
-    for facet in facets:
+    shown = facets[:FACETS_SHOWN] + [f for f in facets[FACETS_SHOWN:] if f.selected]
+    for facet in shown:
         params = request.GET.copy()
         params.pop("page", None)
         cities = [c for c in params.getlist("city") if normalize_city(c) != normalize_city(facet.value)]

@@ -39,6 +39,7 @@ MAX_MATCHES = 1000
 # Semantic and hybrid rank the best CANDIDATES by meaning and (hybrid) by keywords.
 CANDIDATES = 100
 MAX_CITIES = 20
+MAX_FACET_CITIES = 1000
 # Below this semantic (or hybrid) score a company is not about the query: 95% of the companies
 # judged relevant in bench/queries.jsonl score above it.
 MIN_SCORE = 0.2
@@ -118,8 +119,11 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
     count = len(ranked)
     city_counts = Counter(point.city for point in everywhere)
     if dense is None and len(everywhere) == MAX_MATCHES:  # more keyword matches than listed
-        count = store.count(cities=city_keys, terms=terms)
-        city_counts = Counter(store.city_counts(terms=terms))
+        city_counts = Counter(store.city_counts(terms=terms, limit=MAX_FACET_CITIES))
+        count = (sum(city_counts[key] for key in city_keys) if city_keys
+                 else sum(city_counts.values()))
+        if len(city_counts) == MAX_FACET_CITIES:  # too many cities to add them up
+            count = store.count(cities=city_keys, terms=terms)
     elif city_keys:
         # A filtered search looks deeper into its cities than the unfiltered candidates reach:
         # the selected cities count what it found.
