@@ -9,6 +9,7 @@ import logging
 
 from celery import shared_task
 
+from .models import Company, IndexStatus
 from .search import indexing
 from .search.store import StoreIncompatible, StoreUnavailable
 
@@ -23,9 +24,23 @@ RETRY_OPTIONS = {
 }
 
 
+# Pending companies a task takes along with its own (see index_companies_task).
+TAKE_ALONG = 63
+
+
 @shared_task(name="companies.index", **RETRY_OPTIONS)
 def index_companies_task(pks):
-    report = indexing.index_companies(pks)
+    """Index ``pks``, and other companies still pending, in one batch.
+
+    Each save queues a task of its own; in a burst the queue grows faster than one-by-one
+    embedding drains it. Taking the pending companies along embeds them together (the model is
+    much faster per text in batches), and the tasks queued for them then find nothing left to do.
+    """
+    along = list(
+        Company.objects.filter(index_status=IndexStatus.PENDING).exclude(pk__in=pks)
+        .order_by("updated_at").values_list("pk", flat=True)[:TAKE_ALONG]
+    )
+    report = indexing.index_companies(list(pks) + along)
     return {"indexed": report.indexed, "unchanged": report.unchanged, "removed": report.removed}
 
 
