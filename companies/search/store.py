@@ -15,6 +15,7 @@ is filled and every write goes to both, then it replaces the live one in one ste
 """
 
 import atexit
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -162,6 +163,28 @@ class CompanyStore:
 
     def close(self):
         raise NotImplementedError
+
+
+def translate_errors(unavailable):
+    """A decorator for engine methods: one call at a time under the store's lock, and the
+    engine's ``unavailable`` errors raised as StoreUnavailable, so callers handle one exception.
+    Programming errors pass through as they are."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            try:
+                with self._lock:
+                    return method(self, *args, **kwargs)
+            except (StoreUnavailable, StoreIncompatible, PointNotIndexed,
+                    TypeError, AttributeError, NameError):
+                raise
+            except unavailable as exc:
+                raise StoreUnavailable(f"The search index is unavailable: {exc}") from exc
+
+        return wrapper
+
+    return decorate
 
 
 def ranked_point(point):

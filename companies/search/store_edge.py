@@ -23,7 +23,7 @@ import qdrant_edge as edge
 from .store import (
     DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, RANKED_PAYLOAD, SENTENCES, SPARSE, CompanyStore,
     PointNotIndexed, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
-    ranked_point,
+    ranked_point, translate_errors,
 )
 
 logger = logging.getLogger(__name__)
@@ -31,23 +31,8 @@ METADATA_FILE = "startup-search.json"
 SCROLL_PAGE = 1000
 
 
-def _translate_errors(method):
-    """Engine failures become StoreUnavailable; one call at a time (Edge is not re-entrant)."""
-
-    def wrapper(self, *args, **kwargs):
-        try:
-            with self._lock:
-                return method(self, *args, **kwargs)
-        except (StoreUnavailable, StoreIncompatible, PointNotIndexed):
-            raise
-        except (TypeError, AttributeError, NameError):  # bugs, not an unavailable store
-            raise
-        except Exception as exc:  # the bindings raise plain Exception for engine failures
-            raise StoreUnavailable(f"The search index is unavailable: {exc}") from exc
-
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    return wrapper
+# The bindings raise plain Exception for engine failures.
+_translate_errors = translate_errors(Exception)
 
 
 class EdgeStore(CompanyStore):

@@ -17,28 +17,15 @@ from qdrant_client.http.exceptions import ApiException
 from .store import (
     DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, RANKED_PAYLOAD, SENTENCES, SPARSE, CompanyStore,
     PointNotIndexed, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
-    ranked_point,
+    ranked_point, translate_errors,
 )
 
 logger = logging.getLogger(__name__)
 SCROLL_PAGE = 1000
 
 
-def _translate_errors(method):
-    """Store failures become StoreUnavailable, so callers handle one exception, not five."""
-
-    def wrapper(self, *args, **kwargs):
-        try:
-            with self._lock:
-                return method(self, *args, **kwargs)
-        except (StoreUnavailable, StoreIncompatible, PointNotIndexed):
-            raise
-        except (ApiException, httpx.HTTPError, OSError, RuntimeError, ValueError) as exc:
-            raise StoreUnavailable(f"The search index is unavailable: {exc}") from exc
-
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    return wrapper
+_translate_errors = translate_errors(
+    (ApiException, httpx.HTTPError, OSError, RuntimeError, ValueError))
 
 
 class QdrantServerStore(CompanyStore):

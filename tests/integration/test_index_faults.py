@@ -22,7 +22,6 @@ from companies.models import Company, IndexStatus
 from companies.search import indexing
 from companies.search.query import search_companies
 from companies.search.store import close_store, get_store
-from searchsite.celery import app as celery_app
 from tests.conftest import search_settings
 from tests.factories import make_company
 from tests.test_sync import store_held_elsewhere
