@@ -1,0 +1,141 @@
+"""Both store engines behind the one interface: Qdrant Edge (the embedded default) and
+qdrant-client (the server code path, run here in its local mode). Same points in, same answers
+out, so the server path is covered on machines without a Qdrant server."""
+
+import pytest
+
+from companies.importing import import_companies
+from companies.models import Company, normalize_city
+from companies.search import embedding, keywords
+from companies.search.indexing import index_metadata, make_points, point_hash
+from companies.search.query import ranking_requests
+from companies.search.store import (
+    PointNotIndexed, RankRequest, StoreIncompatible, StoreUnavailable,
+)
+from companies.search.store_edge import EdgeStore
+from companies.search.store_qdrant import QdrantServerStore
+from tests.conftest import DEMO_FILE
+
+ENGINES = {
+    "edge": lambda path: EdgeStore(path, name="companies"),
+    "qdrant-client": lambda path: QdrantServerStore.for_local_path(path, alias="companies"),
+}
+
+
+@pytest.fixture(scope="module")
+def demo_points(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        import_companies(DEMO_FILE.read_bytes())
+        companies = list(Company.objects.all())
+        points = make_points(companies, {c.pk: point_hash(c) for c in companies})
+        names = {c.pk: c.name for c in companies}
+        Company.objects.all().delete()
+    return points, names
+
+
+@pytest.fixture(params=list(ENGINES))
+def store(request, tmp_path, demo_points):
+    store = ENGINES[request.param](tmp_path / "store")
+    store.ensure_index(index_metadata())
+    store.upsert(demo_points[0])
+    yield store
+    store.close()
+
+
+def ranked_names(store, names, query, mode="hybrid", cities=()):
+    dense = embedding.embed_query(query) if mode != "keyword" else None
+    terms = keywords.query_terms(query) if mode != "semantic" else None
+    ranked = store.rank_batch(ranking_requests(query, dense, terms, cities))[0]
+    return [names[point.id] for point in ranked]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
+def test_both_engines_rank_the_same(tmp_path, demo_points, mode):
+    points, names = demo_points
+    rankings = []
+    for label, open_engine in ENGINES.items():
+        store = open_engine(tmp_path / label)
+        store.ensure_index(index_metadata())
+        store.upsert(points)
+        rankings.append(ranked_names(store, names, "reserve parking from my phone", mode)[:10])
+        store.close()
+    assert rankings[0] == rankings[1]
+    assert rankings[0][0] in {"SpotHero", "ParkWhiz"}
+
+
+def test_filters_facets_counts_and_payloads(store, demo_points):
+    _, names = demo_points
+    london = ranked_names(store, names, "rewards for customers", cities=(normalize_city("London"),))
+    assert london and all(name in {"Yella", "BCKSTGR MEDIA", "SaferCodes", "Human Practice",
+                                   "Silvrspoon", "Demibooks", "Be Good Today", "PhilterIt"}
+                          for name in london)
+    terms = keywords.query_terms("restaurants")
+    counts = store.city_counts(terms=terms)
+    assert counts["chicago"] == store.count(cities=("chicago",), terms=terms) > 0
+    assert store.count() == 259
+    payload = next(iter(store.payloads([min(names)]).values()))
+    assert set(payload) >= {"city", "city_name", "name_key", "hash", "terms"}
+
+
+def test_recommend_excludes_the_point_itself(store, demo_points):
+    _, names = demo_points
+    spothero = next(pk for pk, name in names.items() if name == "SpotHero")
+    similar = [names[p.id] for p in store.recommend(spothero, limit=3)]
+    assert "SpotHero" not in similar and similar[0] == "ParkWhiz"
+    with pytest.raises(PointNotIndexed):
+        store.recommend(10**9, limit=3)
+
+
+def test_delete_and_point_hashes(store, demo_points):
+    points, _ = demo_points
+    hashes = store.point_hashes()
+    assert len(hashes) == 259 and hashes[points[0].id] == points[0].payload["hash"]
+    store.delete([points[0].id])
+    assert points[0].id not in store.point_hashes() and store.count() == 258
+
+
+def test_a_rebuild_fills_a_next_generation_written_alongside_then_swaps(store, demo_points):
+    points, names = demo_points
+    metadata = index_metadata()
+    target = store.begin_rebuild(metadata)
+    assert store.rebuild_target() == target and store.point_hashes(next_index=True) == {}
+    assert store.begin_rebuild(metadata) == target  # resuming, not starting over
+    store.upsert(points[:100], only_next=True)
+    store.upsert(points[100:101])  # a write during the rebuild reaches both generations
+    store.delete([points[0].id])
+    assert len(store.point_hashes(next_index=True)) == 100
+    assert store.count() == 258  # searches still see the live generation
+
+    store.finish_rebuild()
+    assert store.rebuild_target() is None
+    assert store.count() == 100 and points[0].id not in store.point_hashes()
+    assert store.metadata() == metadata
+
+
+def test_an_index_built_differently_is_refused(store):
+    changed = {**index_metadata(), "recipe": -1}
+    with pytest.raises(StoreIncompatible, match="search_index --rebuild"):
+        store.ensure_index(changed)
+
+
+def test_drop_removes_every_generation(store):
+    store.begin_rebuild(index_metadata())
+    store.drop()
+    assert store.metadata() is None and store.rebuild_target() is None
+
+
+def test_the_embedded_engine_admits_one_owner(tmp_path):
+    first = EdgeStore(tmp_path, name="companies")
+    try:
+        with pytest.raises(StoreUnavailable, match="open in another process"):
+            EdgeStore(tmp_path, name="companies")
+    finally:
+        first.close()
+    EdgeStore(tmp_path, name="companies").close()  # free again once closed
+
+
+def test_a_keyword_only_request_ranks_by_bm25(store, demo_points):
+    _, names = demo_points
+    ranked = store.rank(RankRequest(terms=keywords.query_terms("parking garages"), limit=5))
+    assert names[ranked[0].id] in {"SpotHero", "ParkWhiz"}
+    assert [p.score for p in ranked] == sorted((p.score for p in ranked), reverse=True)
