@@ -1,14 +1,11 @@
 """Snippets: the sentence of a description that best matches a query, matching words marked."""
 
-import re
-
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from .keywords import word_stem
+from .text import WORD, split_sentences
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORD = re.compile(r"\w+", re.UNICODE)
 MAX_SNIPPET = 240
 
 
@@ -18,7 +15,7 @@ def snippet(text, query_stems, max_length=MAX_SNIPPET):
     The best sentence holds the most distinct query terms; with none (a purely semantic match)
     it is the first one, which in company descriptions is the tagline.
     """
-    sentences = [s.strip() for s in _SENTENCE_END.split(text or "") if s.strip()]
+    sentences = split_sentences(text)
     if not sentences:
         return mark_safe("")
     best = sentences[0]
@@ -28,14 +25,14 @@ def snippet(text, query_stems, max_length=MAX_SNIPPET):
 
 
 def _matched_stems(sentence, query_stems):
-    return {word_stem(m.group()) for m in _WORD.finditer(sentence)} & query_stems
+    return {word_stem(m.group()) for m in WORD.finditer(sentence)} & query_stems
 
 
 def _window(sentence, query_stems, max_length):
     """At most ``max_length`` characters of ``sentence``, starting a little before its first match."""
     if len(sentence) <= max_length:
         return sentence
-    first = next((m.start() for m in _WORD.finditer(sentence)
+    first = next((m.start() for m in WORD.finditer(sentence)
                   if word_stem(m.group()) in query_stems), 0)
     start = max(0, first - max_length // 4)
     start = sentence.rfind(" ", 0, start) + 1 if start else 0
@@ -46,7 +43,7 @@ def _window(sentence, query_stems, max_length):
 
 def _mark(text, query_stems):
     parts, position = [], 0
-    for match in _WORD.finditer(text):
+    for match in WORD.finditer(text):
         if word_stem(match.group()) in query_stems:
             parts.append(escape(text[position:match.start()]))
             parts.append(f"<mark>{escape(match.group())}</mark>")

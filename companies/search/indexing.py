@@ -1,15 +1,13 @@
 """What a company becomes in the index, and keeping the index in step with the database.
 
-The database is the source of truth. A point's id is the company's primary key, and the text it
-was embedded from is hashed (with the model and the recipe version), so indexing is idempotent:
-a company whose hash is unchanged is not embedded again.
+The database is the source of truth. A point's id is the company's primary key, and everything
+it is made of is hashed (with the model and the recipe version), so indexing is idempotent: a
+company whose hash is unchanged is not embedded again.
 """
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass, field
-
 from functools import reduce
 from operator import or_
 
@@ -22,12 +20,12 @@ from companies.models import Company, IndexStatus, name_key, normalize_city
 from . import embedding, keywords
 from .conf import search_setting
 from .store import IndexPoint, StoreIncompatible, get_store
+from .text import split_sentences
 
 logger = logging.getLogger(__name__)
 
 # Bump when what a point is made of changes: every stored point then counts as stale.
 RECIPE_VERSION = 5
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def document_text(company):
@@ -44,8 +42,7 @@ def document_sentences(company):
     best sentence vs 0.75 by the whole text, bench/quality.py).
     """
     name = company.name.strip()
-    sentences = [sentence.strip() for sentence in _SENTENCE_END.split(company.description)
-                 if sentence.strip()]
+    sentences = split_sentences(company.description)
     if company.tags.strip():
         sentences.append(company.tags.strip())
     return [f"{name}: {sentence}" for sentence in sentences] or [name]

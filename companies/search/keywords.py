@@ -6,7 +6,6 @@ Qdrant applies the IDF part (the collection's sparse vector has ``modifier=IDF``
 vectors carry only the saturated term frequencies.
 """
 
-import re
 import tempfile
 import threading
 from functools import lru_cache
@@ -14,6 +13,7 @@ from functools import lru_cache
 from py_rust_stemmers import SnowballStemmer
 
 from .conf import search_setting
+from .text import WORD
 
 # The English stopword list of NLTK (the one fastembed would download).
 STOPWORDS = frozenset("""
@@ -29,7 +29,6 @@ very was wasn wasn't we were weren weren't what when where which while who whom 
 won won't wouldn wouldn't y you you'd you'll you're you've your yours yourself yourselves
 """.split())
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _stemmer = SnowballStemmer("english")
 _loaded = (None, None)  # (average length it was made with, model)
 _model_lock = threading.Lock()
@@ -79,7 +78,7 @@ def query_terms(text):
 
 def stems(text):
     """The stems of the words of ``text`` that count for keyword search, for highlighting."""
-    return {stem for match in _WORD.finditer(text) if (stem := word_stem(match.group()))}
+    return {stem for match in WORD.finditer(text) if (stem := word_stem(match.group()))}
 
 
 @lru_cache(maxsize=100_000)

@@ -12,7 +12,6 @@ Each search ranks all of its matches at once, so ``count`` is the same on every 
 neither repeat nor skip a company. Filters apply inside each candidate search.
 """
 
-import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import reduce
@@ -26,6 +25,7 @@ from . import embedding, keywords
 from .highlight import snippet
 from .indexing import open_index
 from .store import Fusion, RankRequest
+from .text import WORD
 
 MODES = ("hybrid", "semantic", "keyword")
 DEFAULT_MODE = "hybrid"
@@ -230,9 +230,6 @@ def _count_true(conditions):
     )
 
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
 def database_words(query):
     """What ``search_database`` looks for: the query's words, stopwords and letters left out.
 
@@ -240,7 +237,7 @@ def database_words(query):
     and other endings match too.
     """
     words = []
-    for word in (match.group().lower() for match in _WORD.finditer(query)):
+    for word in (match.group().lower() for match in WORD.finditer(query)):
         stem = keywords.word_stem(word)
         if stem is None or len(word) < 2:
             continue
