@@ -52,7 +52,9 @@ def search(request):
             try:
                 results = search_companies(query, mode=mode, **page_slice)
             except (StoreUnavailable, StoreIncompatible) as exc:
-                logger.error("Search failed, answering from the database: %s", exc)
+                logger.error("Search failed, answering from the database: %s", exc, extra={
+                    "event": "search_failed", "mode": mode, "fallback": "database",
+                    "error": str(exc)})
                 results = search_database(query, **page_slice)
                 context["notice"] = DATABASE_FALLBACK
             context.update(_results_context(request, results, page_number))
@@ -110,7 +112,8 @@ def company_detail(request, slug):
     except PointNotIndexed:
         similar, similar_error = [], "Similar companies appear once this company is indexed."
     except (StoreUnavailable, StoreIncompatible) as exc:
-        logger.error("Similar companies failed: %s", exc)
+        logger.error("Similar companies failed: %s", exc, extra={
+            "event": "similar_failed", "company_ids": [company.pk], "error": str(exc)})
         similar, similar_error = [], UNAVAILABLE
     return render(request, "companies/detail.html",
                   {"company": company, "similar": similar, "similar_error": similar_error})

@@ -97,6 +97,7 @@ def test_production_defaults_to_https(load_settings):
     assert settings["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
     assert settings["SECURE_HSTS_PRELOAD"] is False
     assert settings["SESSION_COOKIE_SECURE"] and settings["CSRF_COOKIE_SECURE"]
+    assert settings["LOG_FORMAT"] == "json"
 
 
 def test_https_settings_can_be_changed_in_production(load_settings):
@@ -111,6 +112,7 @@ def test_https_settings_can_be_changed_in_production(load_settings):
 def test_development_neither_redirects_nor_sends_hsts(load_settings):
     settings = load_settings(SECRET_KEY="anything")
     assert settings["SECURE_SSL_REDIRECT"] is False and settings["SECURE_HSTS_SECONDS"] == 0
+    assert settings["LOG_FORMAT"] == "plain"
 
 
 @pytest.mark.parametrize("value, prefix", [
@@ -137,4 +139,15 @@ def test_the_admin_moves_to_its_configured_url(tmp_path):
     result = manage(env, "shell", "--no-imports", "-c", script)
     assert result.stdout.split() == ["/backoffice-7f3/login/?next=/backoffice-7f3/", "404"], (
         result.stderr)
+
+
+@pytest.mark.parametrize("value", ["json", "plain"])
+def test_the_log_format_is_chosen_by_log_format(load_settings, value):
+    settings = load_settings(SECRET_KEY="x", LOG_FORMAT=value)
+    assert settings["LOGGING"]["handlers"]["console"]["formatter"] == value
+
+
+def test_an_unknown_log_format_is_refused(load_settings):
+    with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT"):
+        load_settings(SECRET_KEY="x", LOG_FORMAT="xml")
 

@@ -62,7 +62,8 @@ def _search_errors(view):
         except InvalidSearch as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         except (StoreUnavailable, StoreIncompatible) as exc:
-            logger.error("Search failed: %s", exc)
+            logger.error("Search failed: %s", exc, extra={
+                "event": "search_failed", "view": type(self).__name__, "error": str(exc)})
             return Response(UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE)
 
     return wrapper
@@ -208,3 +209,4 @@ class CompanyViewSet(viewsets.ModelViewSet):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(SimilarResultsSerializer({"results": hits}).data)
+

@@ -199,7 +199,8 @@ def mark_removed(pks, note):
 
 
 def mark_failed(pks, error):
-    logger.warning("Indexing failed for companies %s: %s", list(pks), error)
+    logger.warning("Indexing failed for companies %s: %s", list(pks), error,
+                   extra={"event": "index_failed", "company_ids": list(pks), "error": error})
     Company.objects.filter(pk__in=pks).update(
         index_status=IndexStatus.FAILED, index_error=error[:2000]
     )
