@@ -58,14 +58,15 @@ def point_hash(company):
     return hashlib.sha256(source.encode()).hexdigest()
 
 
+def recipe_metadata():
+    """How points are made, as far as known without loading the model (start-up checks)."""
+    return {"model": embedding.model_name(), "keywords": keywords.recipe(),
+            "recipe": RECIPE_VERSION}
+
+
 def index_metadata():
     """What the collection records about how its points were made."""
-    return {
-        "model": embedding.model_name(),
-        "dimension": embedding.dimension(),
-        "keywords": keywords.recipe(),
-        "recipe": RECIPE_VERSION,
-    }
+    return {**recipe_metadata(), "dimension": embedding.dimension()}
 
 
 def open_index():
