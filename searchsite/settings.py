@@ -50,6 +50,16 @@ def env_choice(name, choices, default):
     return value
 
 
+def env_positive_int(name):
+    """A whole number of at least 1, or None when unset (the server's default applies)."""
+    if not env_str(name):
+        return None
+    value = env_int(name, None)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}")
+    return value
+
+
 def env_list(name, default=""):
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -335,6 +345,12 @@ COMPANY_SEARCH = {
     # Without QDRANT_URL: "edge" (Qdrant Edge, the default) or "qdrant-local" (qdrant-client's
     # local mode: the server code path without a server; slow beyond a few thousand companies).
     "EMBEDDED_ENGINE": env_str("EMBEDDED_ENGINE", "edge"),
+    # On a Qdrant cluster, how a new collection is split and copied across the nodes; unset, the
+    # server's defaults (one shard, one copy). Read when a collection is created (a first index or
+    # search_index --rebuild).
+    "SHARD_NUMBER": env_positive_int("QDRANT_SHARDS"),
+    "REPLICATION_FACTOR": env_positive_int("QDRANT_REPLICATION_FACTOR"),
+    "WRITE_CONSISTENCY_FACTOR": env_positive_int("QDRANT_WRITE_CONSISTENCY"),
     "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
     "MODEL_DIR": env_str("EMBEDDING_MODEL_DIR") or str(VAR_DIR / "models" / "all-MiniLM-L6-v2"),
     "EMBEDDING_THREADS": env_int("EMBEDDING_THREADS", 0) or None,
@@ -348,6 +364,13 @@ COMPANY_SEARCH = {
         else "companies.signals.InProcessSignalProcessor"
     ),
 }
+
+if (COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"] and COMPANY_SEARCH["REPLICATION_FACTOR"]
+        and COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"] > COMPANY_SEARCH["REPLICATION_FACTOR"]):
+    raise ImproperlyConfigured(
+        "QDRANT_WRITE_CONSISTENCY cannot exceed QDRANT_REPLICATION_FACTOR: a write cannot be "
+        "acknowledged by more copies of a shard than there are."
+    )
 
 # Largest startups data file the admin accepts for import (the command has no limit).
 COMPANY_IMPORT_MAX_BYTES = env_int("COMPANY_IMPORT_MAX_BYTES", 5 * 1024 * 1024)

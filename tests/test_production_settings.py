@@ -151,3 +151,22 @@ def test_an_unknown_log_format_is_refused(load_settings):
     with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT"):
         load_settings(SECRET_KEY="x", LOG_FORMAT="xml")
 
+
+def test_qdrant_cluster_settings_are_read_from_the_environment(load_settings):
+    search = load_settings(SECRET_KEY="x", QDRANT_SHARDS="6", QDRANT_REPLICATION_FACTOR="2",
+                           QDRANT_WRITE_CONSISTENCY="2")["COMPANY_SEARCH"]
+    assert (search["SHARD_NUMBER"], search["REPLICATION_FACTOR"],
+            search["WRITE_CONSISTENCY_FACTOR"]) == (6, 2, 2)
+    unset = load_settings(SECRET_KEY="x")["COMPANY_SEARCH"]
+    assert unset["SHARD_NUMBER"] is unset["REPLICATION_FACTOR"] is None
+
+
+@pytest.mark.parametrize("variables, message", [
+    ({"QDRANT_SHARDS": "0"}, "QDRANT_SHARDS must be at least 1"),
+    ({"QDRANT_REPLICATION_FACTOR": "two"}, "QDRANT_REPLICATION_FACTOR must be a whole number"),
+    ({"QDRANT_REPLICATION_FACTOR": "2", "QDRANT_WRITE_CONSISTENCY": "3"},
+     "QDRANT_WRITE_CONSISTENCY cannot exceed"),
+])
+def test_impossible_cluster_settings_are_refused(load_settings, variables, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        load_settings(SECRET_KEY="x", **variables)
