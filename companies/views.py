@@ -2,6 +2,7 @@ import logging
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from .models import Company, normalize_city
 from .search.query import (
@@ -34,6 +35,7 @@ DATABASE_FALLBACK = (
 )
 
 
+@require_safe
 def search(request):
     """The home page and the result pages: every state is in the query string."""
     query = request.GET.get("q", "")
@@ -105,6 +107,7 @@ def _page_number(value):
     return number
 
 
+@require_safe
 def company_detail(request, slug):
     company = get_object_or_404(Company, slug=slug)
     try:
