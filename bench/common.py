@@ -4,6 +4,7 @@ import itertools
 import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,12 +29,29 @@ def site_env(workdir, **extra):
     return env
 
 
-def prepare_site(size):
+def ensure_database(url):
+    """Create the PostgreSQL database of ``url`` if it does not exist."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    server = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                  [name]).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare_site(size, database_url=None):
     """A folder with a database and an embedded index of ``size`` companies (reused if there).
 
-    259 is the demo data; other sizes are bench/data.py's synthetic companies.
+    259 is the demo data; other sizes are bench/data.py's synthetic companies. The database is
+    SQLite in the folder, or the PostgreSQL database ``database_url`` (created if missing, and
+    emptied: the index in the folder must hold its companies' ids); run the site on it with
+    ``site_env(workdir, DATABASE_URL=database_url)``.
     """
     workdir = BENCH_VAR / f"site-{size}"
+    if database_url:
+        workdir = workdir.with_name(f"{workdir.name}-{database_url.rsplit('/', 1)[1]}")
     done = workdir / "prepared"
     if done.exists():
         return workdir
@@ -46,10 +64,14 @@ def prepare_site(size):
         with open(data, "w") as f:
             for record in generate(size):
                 f.write(json.dumps(record) + "\n")
-    env = site_env(workdir)
+    env = site_env(workdir, **({"DATABASE_URL": database_url} if database_url else {}))
     manage = [sys.executable, str(ROOT / "manage.py")]
     print(f"Preparing a site with {size:,} companies in {workdir} (once)...", flush=True)
+    if database_url:
+        ensure_database(database_url)
     subprocess.run(manage + ["migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    if database_url:
+        subprocess.run(manage + ["flush", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
     subprocess.run(manage + ["collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
     subprocess.run(manage + ["import_companies", str(data)], env=env, check=True, cwd=ROOT,
                    stdout=subprocess.DEVNULL)
@@ -86,6 +108,18 @@ def percentiles(samples_ms):
     ordered = sorted(samples_ms)
     q = statistics.quantiles(ordered, n=100, method="inclusive")
     return {"p50": statistics.median(ordered), "p95": q[94], "p99": q[98]}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def worker_pid(master_pid):
+    """The (only) worker process of a gunicorn master."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return int(children[0])
 
 
 def rss_mib(pid):

@@ -20,7 +20,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    ROOT, distinct_queries, percentiles, prepare_site, rss_mib, site_env,
+    ROOT, distinct_queries, free_port, percentiles, prepare_site, rss_mib, site_env, worker_pid,
 )
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -75,12 +74,6 @@ print(json.dumps(timings))
 """
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def bare_costs(env, batches, city):
     result = subprocess.run([sys.executable, "-c", BARE], input=json.dumps([batches, city]),
                             env=env, cwd=ROOT, capture_output=True, text=True, check=True)
@@ -105,11 +98,6 @@ def serve(env, port):
             time.sleep(0.3)
     process.kill()
     sys.exit(f"gunicorn did not start:\n{process.stderr.read().decode()[-2000:]}")
-
-
-def worker_pid(master_pid):
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
-    return int(children[0])
 
 
 def timed_requests(port, path, params_list):

@@ -24,22 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, percentiles, rss_mib, site_env  # noqa: E402
+from bench.common import ROOT, ensure_database, percentiles, rss_mib, site_env  # noqa: E402
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL",
                               "postgres://postgres@127.0.0.1:5432/startup_search_bench")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
-
-
-def ensure_database():
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    server = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(server, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def main():
@@ -49,7 +38,7 @@ def main():
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="sync-lag-"))
-    ensure_database()
+    ensure_database(DATABASE_URL)
     env = site_env(workdir, DATABASE_URL=DATABASE_URL, CELERY_BROKER_URL=REDIS_URL,
                    EMBEDDING_THREADS="1")
     os.environ.update(env)

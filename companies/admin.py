@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
 from django.db import DatabaseError, models
 from django.db.models import Count
 from django.template.response import TemplateResponse
@@ -8,6 +11,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from .forms import ImportFileForm, UploadLimitHandler
 from .importing import ImportFileError, import_companies
@@ -52,8 +57,36 @@ class IndexStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Longest admin search accepted: SQLite refuses LIKE patterns past 50,000 characters.
+MAX_ADMIN_SEARCH = 1000
+
+
+class ForgedInputMixin:
+    """Refuses, as a person's mistake and not a server error, what Django's admin passes to the
+    database unchecked: a forged action selection (not an id of this model, out of the key's
+    range, or holding NUL) and an overlong search."""
+
+    def response_action(self, request, queryset):
+        key = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                if "\x00" in value:
+                    raise ValidationError("NUL character")
+                key.clean(value, None)
+        except ValidationError:
+            self.message_user(request, "The selection is not valid: nothing was done.",
+                              messages.WARNING)
+            return None  # like an empty selection: back to the list
+        return super().response_action(request, queryset)
+
+    def get_search_results(self, request, queryset, search_term):
+        if len(search_term) > MAX_ADMIN_SEARCH:
+            raise BadRequest(f"Search for at most {MAX_ADMIN_SEARCH} characters.")
+        return super().get_search_results(request, queryset, search_term)
+
+
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
     list_display = ("name", "city", "index_state_badge", "last_indexed")
     list_filter = (IndexStateFilter, "city")
     search_fields = ("name", "description", "tags", "city", "link")
@@ -191,3 +224,9 @@ class CompanyAdmin(admin.ModelAdmin):
 
 def _companies(count):
     return f"{count} compan{'y' if count == 1 else 'ies'}"
+
+
+# The other admins of the site, registered by their apps, refuse forged input too.
+for model, model_admin in ((User, UserAdmin), (Group, GroupAdmin), (TokenProxy, TokenAdmin)):
+    admin.site.unregister(model)
+    admin.site.register(model, type(model_admin.__name__, (ForgedInputMixin, model_admin), {}))

@@ -3,9 +3,8 @@
 from django.conf import settings
 from django.core.checks import Warning, register
 
-from .search import embedding, keywords
 from .search.conf import search_setting
-from .search.indexing import RECIPE_VERSION
+from .search.indexing import recipe_metadata
 from .search.store import StoreUnavailable, incompatibility, peek_metadata
 
 
@@ -33,9 +32,7 @@ def check_index_compatible(app_configs, **kwargs):
         have = peek_metadata()
     except StoreUnavailable:
         return []  # unreachable now; queries will say so
-    want = {"model": embedding.model_name(), "keywords": keywords.recipe(),
-            "recipe": RECIPE_VERSION}
-    problem = have is not None and incompatibility(have, want)
+    problem = have is not None and incompatibility(have, recipe_metadata())
     if not problem:
         return []
     return [Warning(problem, hint="Searches fail until the index is rebuilt.",

@@ -29,6 +29,8 @@ REQUIRED = ("name", "link")
 MAX_DESCRIPTION = 10_000
 UPDATABLE_FIELDS = ["name", "description", "city", "image_url", "link", "tags"]
 _url_validator = URLValidator(schemes=["http", "https"])
+# Nesting past Python's recursion limit: no startups record looks like that.
+TOO_DEEP = "nested too deeply"
 
 
 class ImportFileError(ValueError):
@@ -91,6 +93,9 @@ def _parse_lines(text):
         except ValueError as exc:
             yield number, RejectedRow(number, f"not valid JSON ({_json_reason(exc)})")
             continue
+        except RecursionError:
+            yield number, RejectedRow(number, f"not valid JSON ({TOO_DEEP})")
+            continue
         yield number, value
 
 
@@ -120,6 +125,10 @@ def _parse_array(text):
         except ValueError as exc:
             raise ImportFileError(
                 f"The file is not valid JSON: {_json_reason(exc)} (line {_line(text, position)})."
+            ) from None
+        except RecursionError:
+            raise ImportFileError(
+                f"The file is not valid JSON: {TOO_DEEP} (line {_line(text, position)})."
             ) from None
         yield _line(text, position), value
         position, expect_value = position_after, False
@@ -155,6 +164,9 @@ def clean_row(line, record):
         value = value.strip()
         if "\x00" in value:
             return RejectedRow(line, f"{source} contains a NUL character")
+        if not _encodable(value):
+            # An escaped lone surrogate ("\ud800"): valid JSON, but no database can store it.
+            return RejectedRow(line, f"{source} contains a lone surrogate, which is not text")
         max_length = Company._meta.get_field(target).max_length or MAX_DESCRIPTION
         if len(value) > max_length:
             return RejectedRow(line, f"{source} is longer than {max_length} characters")
@@ -175,6 +187,14 @@ def clean_row(line, record):
     values["city"] = " ".join(values["city"].split())
     values["tags"] = tags_from_alt(values["tags"], values["name"])
     return values
+
+
+def _encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def tags_from_alt(alt, name):

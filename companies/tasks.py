@@ -58,6 +58,8 @@ def repair_index_task():
         raise StoreIncompatible(drift.incompatible)
     if drift.clean:
         return {"drift": 0}
-    logger.warning("Search index drift: %s; repairing", drift.summary())
+    logger.warning("Search index drift: %s; repairing", drift.summary(), extra={
+        "event": "index_drift", "missing": len(drift.missing), "orphaned": len(drift.orphaned),
+        "stale": len(drift.stale), "wrong_state": len(drift.wrong_state)})
     report = indexing.repair_index(drift)
     return {"drift": drift.total, "indexed": report.indexed, "removed": report.removed}

@@ -2,6 +2,7 @@ import logging
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from .models import Company, normalize_city
 from .search.query import (
@@ -35,6 +36,7 @@ DATABASE_FALLBACK = (
 )
 
 
+@require_safe
 def search(request):
     """The home page and the result pages: every state is in the query string."""
     query = request.GET.get("q", "")
@@ -53,7 +55,9 @@ def search(request):
             try:
                 results = search_companies(query, mode=mode, **page_slice)
             except (StoreUnavailable, StoreIncompatible) as exc:
-                logger.error("Search failed, answering from the database: %s", exc)
+                logger.error("Search failed, answering from the database: %s", exc, extra={
+                    "event": "search_failed", "mode": mode, "fallback": "database",
+                    "error": str(exc)})
                 results = search_database(query, **page_slice)
                 context["notice"] = DATABASE_FALLBACK
             context.update(_results_context(request, results, page_number))
@@ -106,6 +110,7 @@ def _page_number(value):
     return number
 
 
+@require_safe
 def company_detail(request, slug):
     company = get_object_or_404(Company, slug=slug)
     try:
@@ -113,7 +118,8 @@ def company_detail(request, slug):
     except PointNotIndexed:
         similar, similar_error = [], "Similar companies appear once this company is indexed."
     except (StoreUnavailable, StoreIncompatible) as exc:
-        logger.error("Similar companies failed: %s", exc)
+        logger.error("Similar companies failed: %s", exc, extra={
+            "event": "similar_failed", "company_ids": [company.pk], "error": str(exc)})
         similar, similar_error = [], UNAVAILABLE
     return render(request, "companies/detail.html",
                   {"company": company, "similar": similar, "similar_error": similar_error})

@@ -3,7 +3,9 @@
 Every value that differs between machines comes from the environment, here and nowhere else.
 Without any variables set, the site runs on the embedded default: SQLite, a Qdrant store on disk
 under ``var/`` and indexing in the web process. ``DATABASE_URL``, ``CELERY_BROKER_URL`` and
-``QDRANT_URL`` switch to PostgreSQL, a Celery worker and a Qdrant server. See ``.env.example``.
+``QDRANT_URL`` switch to PostgreSQL, a Celery worker and a Qdrant server. ``DJANGO_ENV=production``
+(set by the Docker image) refuses unsafe values at start-up and defaults to HTTPS. See
+``.env.example``.
 """
 
 import os
@@ -41,6 +43,23 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_choice(name, choices, default):
+    value = env_str(name) or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def env_positive_int(name):
+    """A whole number of at least 1, or None when unset (the server's default applies)."""
+    if not env_str(name):
+        return None
+    value = env_int(name, None)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}")
+    return value
+
+
 def env_list(name, default=""):
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -55,9 +74,47 @@ def env_rate(name, default):
     return value
 
 
+def weak_secret_key(key):
+    """Why ``key`` is unfit for production, or None (Django's own deploy check's rules)."""
+    if key == DEV_SECRET_KEY:
+        return "it is the development key"
+    if key.startswith("django-insecure-"):
+        return "it starts with django-insecure-, the prefix of generated development keys"
+    if len(key) < 50:
+        return f"it has {len(key)} characters, fewer than 50"
+    if len(set(key)) < 5:
+        return f"it has {len(set(key))} different characters, fewer than 5"
+    return None
+
+
+def env_url_prefix(name, default, reserved):
+    """A URL prefix such as ``admin/``: slashes normalised, none of the site's own paths."""
+    prefix = (env_str(name) or default).strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*", prefix) or any(
+        segment in (".", "..") for segment in prefix.split("/")
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be a path such as admin/ (letters, digits, . _ ~ - and /), "
+            f"not {env_str(name)!r}"
+        )
+    if prefix.split("/")[0] in reserved:
+        raise ImproperlyConfigured(f"{name} {prefix!r} would hide the site's own /{prefix}/")
+    return f"{prefix}/"
+
+
 VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
 
+# "production" (the Docker image sets it) refuses to start with DEBUG on or a weak SECRET_KEY, and
+# defaults to HTTPS; "development" (the default: make run, the tests) does neither.
+DJANGO_ENV = env_choice("DJANGO_ENV", ("development", "production"), "development")
+PRODUCTION = DJANGO_ENV == "production"
+
 DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG is on with DJANGO_ENV=production: debug pages show settings and source code to "
+        "anyone. Unset DEBUG (or set DEBUG=0)."
+    )
 
 # A fixed key is only acceptable on a developer's machine; anywhere else it must be given.
 DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
@@ -66,9 +123,18 @@ if not SECRET_KEY:
     raise ImproperlyConfigured(
         "SECRET_KEY is not set. Set it in the environment (DEBUG=1 uses a development key)."
     )
+if PRODUCTION and (weakness := weak_secret_key(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is too weak for DJANGO_ENV=production: {weakness}. Generate one with: "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Where the admin lives; another path than the well-known /admin/ keeps scanners off its login.
+ADMIN_URL = env_url_prefix("ADMIN_URL", "admin/",
+                           reserved={"api", "search", "companies", "static", "healthz", "readyz"})
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -86,11 +152,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes are answered before host checks and the HTTPS redirect (see companies.health).
+    "companies.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "searchsite.middleware.RejectNullCharactersMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -165,16 +234,24 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# HTTPS-ready by default outside development; a TLS-terminating proxy sets X-Forwarded-Proto.
+# HTTPS. In production, plain-HTTP requests are redirected to HTTPS (except the health probes,
+# answered before the redirect) and browsers are told by HSTS, sent over HTTPS only, to use HTTPS
+# for a year. Cookies are HTTPS-only unless DEBUG. A TLS-terminating proxy in front sets
+# X-Forwarded-Proto: trust it with SECURE_PROXY_SSL_HEADER=1.
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The preload flag consents to browsers hard-coding HTTPS for the whole domain, which anyone may
+# then submit to their lists: the domain owner's decision (SECURE_HSTS_PRELOAD=1), not a default.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # The cache holds the API's throttle counters. With several web processes they must share one:
 # set CACHE_URL to a Redis database (e.g. redis://redis:6379/1); the default is per process.
@@ -192,7 +269,7 @@ CACHES = {
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["companies.api.parsers.JSONParser"],
     # Token first: an anonymous write is then answered 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -242,6 +319,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# Workers log through LOGGING below (LOG_FORMAT), not a handler of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", 2)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must not hang a web request when the broker is down: a short retry, then give up.
@@ -267,6 +346,12 @@ COMPANY_SEARCH = {
     # Without QDRANT_URL: "edge" (Qdrant Edge, the default) or "qdrant-local" (qdrant-client's
     # local mode: the server code path without a server; slow beyond a few thousand companies).
     "EMBEDDED_ENGINE": env_str("EMBEDDED_ENGINE", "edge"),
+    # On a Qdrant cluster, how a new collection is split and copied across the nodes; unset, the
+    # server's defaults (one shard, one copy). Read when a collection is created (a first index or
+    # search_index --rebuild).
+    "SHARD_NUMBER": env_positive_int("QDRANT_SHARDS"),
+    "REPLICATION_FACTOR": env_positive_int("QDRANT_REPLICATION_FACTOR"),
+    "WRITE_CONSISTENCY_FACTOR": env_positive_int("QDRANT_WRITE_CONSISTENCY"),
     "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
     "MODEL_DIR": env_str("EMBEDDING_MODEL_DIR") or str(VAR_DIR / "models" / "all-MiniLM-L6-v2"),
     "EMBEDDING_THREADS": env_int("EMBEDDING_THREADS", 0) or None,
@@ -281,16 +366,27 @@ COMPANY_SEARCH = {
     ),
 }
 
+if (COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"] and COMPANY_SEARCH["REPLICATION_FACTOR"]
+        and COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"] > COMPANY_SEARCH["REPLICATION_FACTOR"]):
+    raise ImproperlyConfigured(
+        "QDRANT_WRITE_CONSISTENCY cannot exceed QDRANT_REPLICATION_FACTOR: a write cannot be "
+        "acknowledged by more copies of a shard than there are."
+    )
+
 # Largest startups data file the admin accepts for import (the command has no limit).
 COMPANY_IMPORT_MAX_BYTES = env_int("COMPANY_IMPORT_MAX_BYTES", 5 * 1024 * 1024)
 
+# "json": one object per line with the records' fields (event, company_ids, error, ...), for log
+# collectors; "plain": lines for people. JSON by default in production.
+LOG_FORMAT = env_choice("LOG_FORMAT", ("json", "plain"), "json" if PRODUCTION else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "searchsite.log_format.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},

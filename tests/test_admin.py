@@ -261,3 +261,19 @@ def test_import_checks_the_csrf_token(search_store):
     response = client.post(IMPORT, {"file": startups_file(startup("Lunar Bakery"))})
     assert response.status_code == 403
     assert Company.objects.count() == 0
+
+
+@pytest.mark.parametrize("selection", [["abc"], ["1\x00"], ["99999999999999999999999"], [""]])
+def test_a_forged_action_selection_is_refused_with_a_message(admin_client, search_store,
+                                                             selection):
+    company = make_company("Solar Grid", description="Solar panels.")
+    response = admin_client.post(CHANGELIST, {"action": "remove_from_index",
+                                              "_selected_action": selection}, follow=True)
+    assert response.status_code == 200
+    assert "The selection is not valid: nothing was done." in response.content.decode()
+    assert Company.objects.get(pk=company.pk).index_status == IndexStatus.INDEXED
+
+
+def test_an_overlong_admin_search_is_a_400(admin_client):
+    assert admin_client.get(CHANGELIST, {"q": "x" * 1001}).status_code == 400
+    assert admin_client.get(CHANGELIST, {"q": "x" * 1000}).status_code == 200

@@ -301,3 +301,16 @@ def test_a_read_body_sent_back_unchanged_is_refused(client, editor_token):
     assert response.status_code == 400
     assert set(response.json()) == {"id", "created_at", "updated_at", "index_status",
                                     "indexed_at"}
+
+
+def test_a_change_that_changes_nothing_writes_nothing(client, editor_token,
+                                                      django_capture_on_commit_callbacks):
+    company = make_company("Acme", description="Anvils.")
+    before = Company.objects.values().get(pk=company.pk)
+    with django_capture_on_commit_callbacks() as queued:
+        patched = send(client, "patch", detail_url(company), {}, editor_token)
+        put = send(client, "put", detail_url(company),
+                   {"name": "Acme", "link": company.link, "description": "Anvils."}, editor_token)
+    assert patched.status_code == put.status_code == 200
+    assert Company.objects.values().get(pk=company.pk) == before  # updated_at too
+    assert not queued  # nothing to index

@@ -70,6 +70,27 @@ def test_a_disallowed_host_is_a_json_400_under_the_api(client):
     assert page.status_code == 400 and "text/html" in page["Content-Type"]
 
 
+@pytest.mark.parametrize("body, message", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"name\\udfff": "Acme", "link": "https://acme.example"}', "lone surrogate"),
+    (b'{"name": "\\ud800", "link": "https://acme.example"}', "lone surrogate"),
+])
+def test_bodies_that_are_json_but_not_data_are_400s(client, editor_token, body, message):
+    response = client.post("/api/companies/", body, content_type="application/json",
+                           headers={"Authorization": f"Token {editor_token}"})
+    assert_json_error(response, 400)
+    assert message in response.json()["detail"]
+    assert not Company.objects.exists()
+
+
+def test_nul_in_a_query_parameter_is_a_400_naming_it(client):
+    response = client.get("/api/companies/", {"city": ["Berlin", "Ber\x00lin"], "ordering": "name"})
+    assert response.status_code == 400
+    assert response.json() == {"city": ["Null characters are not allowed."]}
+    page = client.get("/search/?q=parking&city=%00")
+    assert page.status_code == 400 and "text/html" in page["Content-Type"]
+
+
 def test_too_many_query_parameters_is_a_json_400(client, settings):
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
     query = "&".join(f"p{n}=1" for n in range(20))

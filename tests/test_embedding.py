@@ -40,6 +40,12 @@ def test_building_again_reuses_the_folder(built_folder):
     assert not [p for p in built_folder.parent.iterdir() if p.name.startswith(".")]
 
 
+def test_the_built_model_is_readable_by_other_users(built_folder):
+    # The container image builds it as root and runs the site as an unprivileged user.
+    assert built_folder.stat().st_mode & 0o777 == 0o755
+    assert all(path.stat().st_mode & 0o004 for path in built_folder.iterdir())
+
+
 def test_tampered_weights_are_refused(tmp_path, monkeypatch):
     copy = tmp_path / "source"
     shutil.copytree(model_files.source_folder(), copy)

@@ -89,6 +89,20 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(search_st
     assert sorted(Company.objects.values_list("name", flat=True)) == ["Good One", "Good Two"]
 
 
+def test_rows_no_database_can_store_are_rejected(search_store):
+    text = "\n".join([
+        json.dumps(row("Good One")),
+        '{"name": "Bad \\ud800 Surrogate", "link": "https://s.example"}',
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+    ])
+    result = import_companies(text)
+    assert result.created == 1
+    assert [str(r) for r in result.rejected] == [
+        "line 2: name contains a lone surrogate, which is not text",
+        "line 3: not valid JSON (nested too deeply)",
+    ]
+
+
 def test_json_array_files_are_accepted_with_line_numbers(search_store):
     text = "[\n" + json.dumps(row("Array One")) + ",\n" + json.dumps({**row("Nameless"), "name": ""}) + "\n]"
     result = import_companies(text)
@@ -103,6 +117,7 @@ def test_json_array_files_are_accepted_with_line_numbers(search_store):
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b'[{"name": "Broken", "link": "https://b.example"', "not valid JSON"),
         (b'[{"name": "A", "link": "https://a.example"} {"name": "B"}]', "Expected , or ]"),
+        (b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]", "nested too deeply"),
     ],
 )
 def test_a_bad_file_imports_nothing(search_store, tmp_path, content, message):

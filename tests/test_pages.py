@@ -70,6 +70,12 @@ def test_bad_input_is_a_400_page_with_a_message(client, params, demo_companies):
     assert 'role="alert"' in response.content.decode()
 
 
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_pages_only_answer_reads(client, method):
+    for url in ("/", "/search/?q=parking", "/companies/no-such-company/"):
+        assert getattr(client, method)(url).status_code == 405
+
+
 def index_down(settings):
     """Point the site at a Qdrant address where nothing listens."""
     settings.COMPANY_SEARCH = {**settings.COMPANY_SEARCH, "QDRANT_URL": "http://127.0.0.1:9"}

@@ -211,6 +211,7 @@ def test_suggest_completes_names_and_words_in_names(demo_companies):
         ({"query": "parking", "offset": 1000}, "offset"),
         ({"query": "parking", "mode": "nonsense"}, "Unknown mode"),
         ({"query": "parking", "cities": [f"city{i}" for i in range(21)]}, "at most 20 cities"),
+        ({"query": "parking", "cities": ["c" * 101]}, "at most 100 characters"),
     ],
 )
 def test_invalid_parameters_are_refused_with_a_reason(kwargs, message):

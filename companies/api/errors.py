@@ -42,7 +42,8 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")
-        logger.error("Unexpected error in %s", type(view).__name__, exc_info=exc)
+        logger.error("Unexpected error in %s", type(view).__name__, exc_info=exc, extra={
+            "event": "unexpected_error", "view": type(view).__name__, "error": str(exc)})
         set_rollback()
         return Response({"detail": SERVER_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:

@@ -6,11 +6,10 @@ from rest_framework import exceptions, serializers, status
 from companies.importing import MAX_DESCRIPTION
 from companies.models import Company, website_key
 from companies.search.query import (
-    DEFAULT_MODE, MAX_CITIES, MAX_LIMIT, MAX_MATCHES, MAX_QUERY_LENGTH, MODES,
+    DEFAULT_MODE, MAX_CITIES, MAX_CITY_LENGTH, MAX_LIMIT, MAX_MATCHES, MAX_QUERY_LENGTH, MODES,
 )
 
 ORDERINGS = ("name", "created_at", "updated_at", "city")
-MAX_CITY_LENGTH = Company._meta.get_field("city").max_length
 NOT_A_STRING = serializers.CharField.default_error_messages["invalid"]
 
 
@@ -170,7 +169,16 @@ class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
 
     def save(self, **kwargs):
         """Save through the model (so the index follows), answering 409 for a taken website or
-        slug, also when another request takes it between the check and the write."""
+        slug, also when another request takes it between the check and the write.
+
+        A change that changes nothing (``PATCH {}``, a ``PUT`` of the same values) writes
+        nothing: ``updated_at`` stays, and the company is not indexed again.
+        """
+        if self.instance is not None and all(
+            getattr(self.instance, name) == value
+            for name, value in {**self.validated_data, **kwargs}.items()
+        ):
+            return self.instance
         self._raise_conflicts()
         try:
             with transaction.atomic():

@@ -1,6 +1,6 @@
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from . import errors, views
@@ -13,7 +13,7 @@ urlpatterns = [
     path("search/", views.SearchView.as_view(), name="api-search"),
     path("suggest/", views.SuggestView.as_view(), name="api-suggest"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", views.DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
     # Last: any other path under /api/ is a JSON 404. Only paths ending in a slash, so that
     # CommonMiddleware still redirects /api/search to /api/search/. (Not ".": paths may hold

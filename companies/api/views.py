@@ -10,6 +10,7 @@ import operator
 
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -62,7 +63,8 @@ def _search_errors(view):
         except InvalidSearch as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         except (StoreUnavailable, StoreIncompatible) as exc:
-            logger.error("Search failed: %s", exc)
+            logger.error("Search failed: %s", exc, extra={
+                "event": "search_failed", "view": type(self).__name__, "error": str(exc)})
             return Response(UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE)
 
     return wrapper
@@ -208,3 +210,14 @@ class CompanyViewSet(viewsets.ModelViewSet):
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(SimilarResultsSerializer({"results": hits}).data)
+
+
+class DocsView(SpectacularSwaggerView):
+    """Swagger UI, keeping the site's opener policy (same-origin): drf-spectacular relaxes it for
+    the pop-ups of OAuth2 sign-in, which this API does not have."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        del response.headers["Cross-Origin-Opener-Policy"]
+        return response

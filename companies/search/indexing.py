@@ -59,14 +59,15 @@ def point_hash(company):
     return hashlib.sha256(source.encode()).hexdigest()
 
 
+def recipe_metadata():
+    """How points are made, as far as known without loading the model (start-up checks)."""
+    return {"model": embedding.model_name(), "keywords": keywords.recipe(),
+            "recipe": RECIPE_VERSION}
+
+
 def index_metadata():
     """What the collection records about how its points were made."""
-    return {
-        "model": embedding.model_name(),
-        "dimension": embedding.dimension(),
-        "keywords": keywords.recipe(),
-        "recipe": RECIPE_VERSION,
-    }
+    return {**recipe_metadata(), "dimension": embedding.dimension()}
 
 
 def open_index():
@@ -209,7 +210,8 @@ def mark_removed(pks, note):
 
 
 def mark_failed(pks, error):
-    logger.warning("Indexing failed for companies %s: %s", list(pks), error)
+    logger.warning("Indexing failed for companies %s: %s", list(pks), error,
+                   extra={"event": "index_failed", "company_ids": list(pks), "error": error})
     Company.objects.filter(pk__in=pks).update(
         index_status=IndexStatus.FAILED, index_error=error[:2000]
     )

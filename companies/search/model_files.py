@@ -47,6 +47,9 @@ def ensure_model_files(folder):
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         build_model_files(staging)
+        # mkdtemp makes the folder private; the model is read by other users too (a container
+        # builds it as root and runs the site as another user).
+        staging.chmod(0o755)
         try:
             os.rename(staging, folder)
         except OSError:

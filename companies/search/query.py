@@ -40,6 +40,7 @@ MAX_MATCHES = 1000
 CANDIDATES = 100
 MAX_CITIES = 20
 MAX_FACET_CITIES = 1000
+MAX_CITY_LENGTH = Company._meta.get_field("city").max_length
 # Below this semantic (or hybrid) score a company is not about the query: 95% of the companies
 # judged relevant in bench/queries.jsonl score above it.
 MIN_SCORE = 0.2
@@ -91,6 +92,8 @@ def clean_cities(cities):
     keys = tuple(sorted({normalize_city(city) for city in cities if city and city.strip()}))
     if len(keys) > MAX_CITIES:
         raise InvalidSearch(f"Filter by at most {MAX_CITIES} cities.")
+    if any(len(key) > MAX_CITY_LENGTH for key in keys):
+        raise InvalidSearch(f"A city name has at most {MAX_CITY_LENGTH} characters.")
     return keys
 
 

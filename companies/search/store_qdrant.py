@@ -14,6 +14,7 @@ import httpx
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ApiException
 
+from .conf import search_setting
 from .store import (
     DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, RANKED_PAYLOAD, SENTENCES, SPARSE, CompanyStore,
     PointNotIndexed, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
@@ -136,6 +137,7 @@ class QdrantServerStore(CompanyStore):
             },
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
             metadata=metadata,
+            **cluster_options(),
         )
         if not self.embedded:  # local mode has no payload indexes (and warns)
             for field in KEYWORD_FIELDS:
@@ -298,6 +300,17 @@ def _filter(cities=(), terms=None):
     if terms is not None:
         conditions.append(models.FieldCondition(key="terms", match=models.MatchAny(any=list(terms))))
     return models.Filter(must=conditions) if conditions else None
+
+
+def cluster_options():
+    """How a new collection is spread over a Qdrant cluster: the settings given, else the
+    server's defaults. Local mode accepts and ignores them."""
+    options = {
+        "shard_number": search_setting("SHARD_NUMBER"),
+        "replication_factor": search_setting("REPLICATION_FACTOR"),
+        "write_consistency_factor": search_setting("WRITE_CONSISTENCY_FACTOR"),
+    }
+    return {name: value for name, value in options.items() if value is not None}
 
 
 class _NoLock:
