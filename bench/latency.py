@@ -6,8 +6,9 @@
 For each size (sites are prepared once under var/bench/, see bench/common.py):
 1. bare cost, in a process of its own with the store: for every query, a fresh query embedding
    (no cache) plus one store call, timed alone. "vector" is the irreducible minimum (one dense
-   nearest-neighbour search, limit 10); "store" is the very store call the site makes for that
-   mode and filter (candidates, rescoring, fusion, the unfiltered ranking for facets).
+   nearest-neighbour search, limit 10); "store" is the ranking call the site makes for that
+   mode and filter (candidates, rescoring, fusion, the unfiltered ranking for facets; for
+   keyword mode the BM25 ranking of the first page, without the facet counts).
 2. gunicorn (1 process, 4 threads, DEBUG off) serving the site; a second process (this one)
    sends the same distinct queries one at a time over a kept-alive connection to
    /api/search/ for each mode, without and with a city filter, and to the /search/ page.
@@ -68,7 +69,7 @@ for label, queries in batches.items():
         timed("vector", lambda: store.rank(RankRequest(dense=vector, limit=10, candidates=10)))
         requests = search.ranking_requests(
             q, None if mode == "keyword" else vector,
-            None if mode == "semantic" else keywords.query_terms(q), cities)
+            None if mode == "semantic" else keywords.query_terms(q), cities, listed=10)
         timed(f"store {label}", lambda: store.rank_batch(requests))
 print(json.dumps(timings))
 """

@@ -117,15 +117,22 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
     terms = keywords.query_terms(query) if mode != "semantic" else None
     if mode == "keyword" and not terms:  # only stopwords: nothing to look for
         return SearchResults(query, mode, city_keys, limit, offset, 0, [], [])
-    ranked, *unfiltered = store.rank_batch(ranking_requests(query, dense, terms, city_keys))
+    requests = ranking_requests(query, dense, terms, city_keys, listed=offset + limit)
+    ranked, *unfiltered = store.rank_batch(requests)
     everywhere = unfiltered[0] if unfiltered else ranked
     count = len(ranked)
     city_counts = Counter(point.city for point in everywhere)
-    if dense is None and len(everywhere) == MAX_MATCHES:  # more keyword matches than listed
-        city_counts = Counter(store.city_counts(terms=terms, limit=MAX_FACET_CITIES))
+    city_names = {point.city: point.city_name for point in everywhere}
+    if dense is None and (len(ranked) == requests[0].limit or city_keys):
+        # Keyword matches beyond those listed, or in other cities: the store counts them all.
+        by_name = store.city_counts(terms=terms, limit=MAX_FACET_CITIES)
+        city_counts = Counter()
+        for name, found in by_name.items():
+            city_counts[normalize_city(name)] += found
+            city_names.setdefault(normalize_city(name), name)
         count = (sum(city_counts[key] for key in city_keys) if city_keys
                  else sum(city_counts.values()))
-        if len(city_counts) == MAX_FACET_CITIES:  # too many cities to add them up
+        if len(by_name) == MAX_FACET_CITIES:  # too many cities to add them up
             count = store.count(cities=city_keys, terms=terms)
     elif city_keys:
         # A filtered search looks deeper into its cities than the unfiltered candidates reach:
@@ -140,20 +147,27 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
         offset=offset,
         count=count,
         hits=load_hits(ranked[offset:offset + limit], keywords.stems(query)),
-        facets=city_facets(city_counts, {p.city: p.city_name for p in everywhere}, city_keys),
+        facets=city_facets(city_counts, city_names, city_keys),
     )
 
 
-def ranking_requests(query, dense, terms, city_keys):
-    """What a search asks the store: its ranking and, with a city filter, the unfiltered one
-    too (facet counts ignore the city filter itself, so more cities can be added to it)."""
+def ranking_requests(query, dense, terms, city_keys, *, listed=MAX_MATCHES):
+    """What a search asks the store.
+
+    By meaning (semantic, hybrid): the whole ranking of its candidates, and with a city filter
+    the unfiltered one too (facet counts ignore the city filter itself, so more cities can be
+    added to it). By keywords alone: the first ``listed`` (BM25 ranks the same whatever the
+    limit); the facets come from the store's counts.
+    """
     sources = (dense is not None) + bool(terms)
     request = RankRequest(
         dense=dense, terms=terms, name_key=name_key(query), cities=city_keys,
-        limit=MAX_MATCHES if dense is None else CANDIDATES * sources, candidates=CANDIDATES,
+        limit=listed if dense is None else CANDIDATES * sources, candidates=CANDIDATES,
         score_threshold=None if dense is None else MIN_SCORE, fusion=FUSION,
     )
-    return [request] + ([replace(request, cities=())] if city_keys else [])
+    if dense is None or not city_keys:
+        return [request]
+    return [request, replace(request, cities=())]
 
 
 def similar_companies(company, *, limit=5, cities=()):

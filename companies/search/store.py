@@ -27,7 +27,7 @@ SPARSE = "keywords"
 # What a ranking returns of each point's payload.
 RANKED_PAYLOAD = ["city", "city_name"]
 # Payload fields with an index: filters and facets run on them.
-KEYWORD_FIELDS = ("city", "name_key")
+KEYWORD_FIELDS = ("city", "city_name", "name_key")
 INTEGER_FIELDS = ("terms",)
 
 
@@ -158,7 +158,8 @@ class CompanyStore:
         raise NotImplementedError
 
     def city_counts(self, *, cities=(), terms=None, limit=100):
-        """``{city: count}`` over the points in ``cities`` containing any of ``terms``."""
+        """``{city as displayed: count}`` over the points in ``cities`` containing any of
+        ``terms``."""
         raise NotImplementedError
 
     def close(self):

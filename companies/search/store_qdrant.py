@@ -74,6 +74,8 @@ class QdrantServerStore(CompanyStore):
             self._switch_alias(self.alias, self._create_collection(metadata))
         elif problem := incompatibility(have, metadata):
             raise StoreIncompatible(problem)
+        else:
+            self._index_payload_fields(self.alias)
         self._verified = dict(metadata)
 
     @_translate_errors
@@ -139,13 +141,20 @@ class QdrantServerStore(CompanyStore):
             metadata=metadata,
             **cluster_options(),
         )
-        if not self.embedded:  # local mode has no payload indexes (and warns)
-            for field in KEYWORD_FIELDS:
-                self.client.create_payload_index(name, field, models.PayloadSchemaType.KEYWORD)
-            for field in INTEGER_FIELDS:
-                self.client.create_payload_index(name, field, models.PayloadSchemaType.INTEGER)
+        self._index_payload_fields(name)
         logger.info("Created collection %s: %s", name, metadata)
         return name
+
+    def _index_payload_fields(self, collection):
+        """Create the payload indexes a collection lacks (new, or made by an older version)."""
+        if self.embedded:  # local mode has no payload indexes (and warns)
+            return
+        present = set(self.client.get_collection(collection).payload_schema or {})
+        for fields, schema in ((KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
+                               (INTEGER_FIELDS, models.PayloadSchemaType.INTEGER)):
+            for field in fields:
+                if field not in present:
+                    self.client.create_payload_index(collection, field, schema)
 
     def _switch_alias(self, alias, collection):
         self.client.update_collection_aliases(change_aliases_operations=[
@@ -227,8 +236,8 @@ class QdrantServerStore(CompanyStore):
 
     @_translate_errors
     def city_counts(self, *, cities=(), terms=None, limit=100):
-        response = self.client.facet(self.alias, key="city", facet_filter=_filter(cities, terms),
-                                     limit=limit, exact=True)
+        response = self.client.facet(self.alias, key="city_name",
+                                     facet_filter=_filter(cities, terms), limit=limit, exact=True)
         return {hit.value: hit.count for hit in response.hits}
 
     def close(self):
@@ -294,12 +303,17 @@ def _fusion(request, parts):
 
 
 def _filter(cities=(), terms=None):
-    conditions = []
-    if cities:
-        conditions.append(models.FieldCondition(key="city", match=models.MatchAny(any=list(cities))))
+    """Points in any of ``cities`` (if given) containing any of ``terms`` (if given); the terms
+    as one "should" condition each, as in store_edge."""
+    must = ([models.FieldCondition(key="city", match=models.MatchAny(any=list(cities)))]
+            if cities else [])
+    should = None
     if terms is not None:
-        conditions.append(models.FieldCondition(key="terms", match=models.MatchAny(any=list(terms))))
-    return models.Filter(must=conditions) if conditions else None
+        should = [models.FieldCondition(key="terms", match=models.MatchValue(value=term))
+                  for term in terms]
+        if not should:  # no term: nothing matches
+            must.append(models.FieldCondition(key="terms", match=models.MatchAny(any=[])))
+    return models.Filter(must=must or None, should=should or None) if must or should else None
 
 
 def cluster_options():
