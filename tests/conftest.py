@@ -1,4 +1,5 @@
 import importlib.util
+from contextlib import contextmanager
 import io
 import os
 import shutil
@@ -56,10 +57,9 @@ def editor_token(editor):
     return Token.objects.get(user=editor).key
 
 
-@pytest.fixture(scope="module")
-def demo_companies(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The 259 demo startups in the database and indexed in a store of their own (per module)."""
-    path = tmp_path_factory.mktemp("demo-store") / "qdrant"
+@contextmanager
+def indexed_demo(django_db_blocker, path):
+    """The demo startups in the database and indexed in a store at ``path``, for a while."""
     with override_settings(COMPANY_SEARCH=search_settings(QDRANT_PATH=str(path))):
         with django_db_blocker.unblock():
             result = import_companies(DEMO_FILE.read_bytes())
@@ -67,6 +67,13 @@ def demo_companies(django_db_setup, django_db_blocker, tmp_path_factory):
             yield result
             Company.objects.all().delete()
         close_store()
+
+
+@pytest.fixture(scope="module")
+def demo_companies(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The 259 demo startups in the database and indexed in a store of their own (per module)."""
+    with indexed_demo(django_db_blocker, tmp_path_factory.mktemp("demo-store") / "qdrant") as result:
+        yield result
 
 
 @pytest.fixture

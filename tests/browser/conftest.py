@@ -12,13 +12,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.test import override_settings
 
-from companies.importing import import_companies
 from companies.models import Company
 from companies.search.indexing import index_companies, open_index, remove_companies
-from companies.search.store import close_store
-from tests.conftest import DEMO_FILE, search_settings
+from tests.conftest import indexed_demo
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -52,14 +49,8 @@ def allow_orm_beside_playwright():
 @pytest.fixture(scope="module")
 def demo_snapshot(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo startups imported and indexed in a store of this module's: the rows as saved."""
-    path = tmp_path_factory.mktemp("browser-store") / "qdrant"
-    with override_settings(COMPANY_SEARCH=search_settings(QDRANT_PATH=str(path))):
-        with django_db_blocker.unblock():
-            result = import_companies(DEMO_FILE.read_bytes())
-            index_companies(result.company_ids)
-            yield list(Company.objects.values())
-            Company.objects.all().delete()
-        close_store()
+    with indexed_demo(django_db_blocker, tmp_path_factory.mktemp("browser-store") / "qdrant"):
+        yield list(Company.objects.values())
 
 
 @pytest.fixture(autouse=True)
