@@ -30,6 +30,9 @@ won won't wouldn wouldn't y you you'd you'll you're you've your yours yourself y
 """.split())
 
 _stemmer = SnowballStemmer("english")
+# BM25 term-frequency saturation and length normalisation (the usual values).
+K1 = 1.2
+B = 0.75
 _loaded = (None, None)  # (average length it was made with, model)
 _model_lock = threading.Lock()
 
@@ -47,15 +50,19 @@ def bm25_model():
                     specific_model_path=tempfile.gettempdir(),
                     local_files_only=True,
                     stopwords=set(STOPWORDS),
+                    k=K1,
+                    b=B,
                     avg_len=avg_len,
                 ))
     return _loaded[1]
 
 
 def recipe():
-    """What shapes the document vectors; a change makes every stored point stale."""
-    model = bm25_model()
-    return f"bm25 k={model.k} b={model.b} avg_len={model.avg_len}"
+    """What shapes the document vectors; a change makes every stored point stale.
+
+    Read from the settings, not the model, so start-up checks need not load it.
+    """
+    return f"bm25 k={K1} b={B} avg_len={search_setting('BM25_AVG_LEN')}"
 
 
 def document_vectors(texts):
