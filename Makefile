@@ -30,5 +30,7 @@ run: $(VENV)/.installed
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	TEST_DATABASE_URL= $(BIN)/python -m pytest -m "not integration"
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -m integration

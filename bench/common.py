@@ -18,11 +18,19 @@ MODEL_DIR = ROOT / "var" / "models" / "all-MiniLM-L6-v2"
 
 def site_env(workdir, **extra):
     """The environment of a production-like site (DEBUG off) living in ``workdir``."""
-    env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "benchmark-only-not-secret",
-           "VAR_DIR": str(workdir), "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
-           "EMBEDDING_MODEL_DIR": str(MODEL_DIR), "API_ANON_SEARCH_RATE": "100000000/minute",
-           "API_ANON_SUGGEST_RATE": "100000000/minute", "DJANGO_SETTINGS_MODULE":
-           "searchsite.settings", "LOG_LEVEL": "WARNING", **extra}
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "benchmark-only-not-secret",
+        "VAR_DIR": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
+        "EMBEDDING_MODEL_DIR": str(MODEL_DIR),
+        "API_ANON_SEARCH_RATE": "100000000/minute",
+        "API_ANON_SUGGEST_RATE": "100000000/minute",
+        "DJANGO_SETTINGS_MODULE": "searchsite.settings",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
     for name in ("QDRANT_URL", "CELERY_BROKER_URL", "CACHE_URL"):
         if name not in extra:
             env.pop(name, None)
@@ -36,8 +44,9 @@ def ensure_database(url):
     name = url.rsplit("/", 1)[1]
     server = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(server, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  [name]).fetchone():
+        if not connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone():
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
@@ -73,32 +82,53 @@ def prepare_site(size, database_url=None):
     if database_url:
         subprocess.run(manage + ["flush", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
     subprocess.run(manage + ["collectstatic", "--noinput", "-v0"], env=env, check=True, cwd=ROOT)
-    subprocess.run(manage + ["import_companies", str(data)], env=env, check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        manage + ["import_companies", str(data)],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     done.write_text("ok")
     return workdir
 
 
 def distinct_queries(count, seed=3):
     """``count`` different search queries: the judged ones, then phrases in their style."""
-    judged = [json.loads(line)["query"]
-              for line in (ROOT / "bench" / "queries.jsonl").read_text().splitlines() if line]
+    judged = [
+        json.loads(line)["query"]
+        for line in (ROOT / "bench" / "queries.jsonl").read_text().splitlines()
+        if line
+    ]
     from bench.data import SECTORS, VERBS
 
     rng = random.Random(seed)
     phrases = set(judged)
-    templates = ["{verb} {thing}", "app to {verb} {thing}", "{thing} for {users}",
-                 "help {users} {verb} {thing}", "software that lets {users} {verb} {thing}",
-                 "{tag} startup", "{tag} for {users}", "{verb} {thing} and {thing2}",
-                 "{users} who {verb} {thing}", "a {tag} tool to {verb} {thing} for {users}"]
+    templates = [
+        "{verb} {thing}",
+        "app to {verb} {thing}",
+        "{thing} for {users}",
+        "help {users} {verb} {thing}",
+        "software that lets {users} {verb} {thing}",
+        "{tag} startup",
+        "{tag} for {users}",
+        "{verb} {thing} and {thing2}",
+        "{users} who {verb} {thing}",
+        "a {tag} tool to {verb} {thing} for {users}",
+    ]
     for _ in itertools.count():
         if len(phrases) >= count:
             break
         vocabulary = SECTORS[rng.choice(list(SECTORS))]
-        phrases.add(rng.choice(templates).format(
-            verb=rng.choice(VERBS), thing=rng.choice(vocabulary["things"]),
-            thing2=rng.choice(vocabulary["things"]),
-            users=rng.choice(vocabulary["users"]), tag=rng.choice(vocabulary["tags"])))
+        phrases.add(
+            rng.choice(templates).format(
+                verb=rng.choice(VERBS),
+                thing=rng.choice(vocabulary["things"]),
+                thing2=rng.choice(vocabulary["things"]),
+                users=rng.choice(vocabulary["users"]),
+                tag=rng.choice(vocabulary["tags"]),
+            )
+        )
     ordered = sorted(phrases)
     rng.shuffle(ordered)
     return ordered[:count]

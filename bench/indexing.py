@@ -5,9 +5,10 @@
 
 Both sides run in fresh processes, one after the other, on the same synthetic data
 (bench/data.py): "raw" is `TextEmbedding.embed` over exactly the texts the site embeds (each
-company's sentences, in their order, the site's model batch size), nothing else; "site" is the whole import
-command in a throwaway database and store: validation, database writes, embedding, BM25, Qdrant
-Edge upserts and index-state updates. Peak RSS is each process's own high-water mark.
+company's sentences, in their order, the site's model batch size), nothing else; "site" is the
+whole import command in a throwaway database and store: validation, database writes,
+embedding, BM25, Qdrant Edge upserts and index-state updates.
+Peak RSS is each process's own high-water mark.
 """
 
 import argparse
@@ -64,8 +65,12 @@ def peak_rss_mib(command, env):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("count", type=int, nargs="?", default=10_000)
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="alternate raw and site this many times; the best of each counts")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="alternate raw and site this many times; the best of each counts",
+    )
     args = parser.parse_args()
     from bench.data import generate
 
@@ -74,9 +79,13 @@ def main():
     with open(data, "w") as f:
         for record in generate(args.count):
             f.write(json.dumps(record) + "\n")
-    env = {**os.environ, "DEBUG": "1", "VAR_DIR": str(workdir),
-           "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
-           "EMBEDDING_MODEL_DIR": str(ROOT / "var" / "models" / "all-MiniLM-L6-v2")}
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "VAR_DIR": str(workdir),
+        "DATABASE_URL": f"sqlite:///{workdir}/db.sqlite3",
+        "EMBEDDING_MODEL_DIR": str(ROOT / "var" / "models" / "all-MiniLM-L6-v2"),
+    }
     for name in ("QDRANT_URL", "CELERY_BROKER_URL"):
         env.pop(name, None)
     python = sys.executable
@@ -85,27 +94,38 @@ def main():
     for round_number in range(args.rounds):
         # Alternating, so a busy moment on the machine does not favour one side.
         raw_out, _, rss = peak_rss_mib(
-            [python, "-c", RAW.format(root=str(ROOT), data=str(data))], env)
+            [python, "-c", RAW.format(root=str(ROOT), data=str(data))], env
+        )
         result = json.loads(raw_out.strip().splitlines()[-1])
         if raw is None or result["seconds"] < raw["seconds"]:
             raw = result
         raw_rss = max(raw_rss, rss)
-        round_env = {**env, "VAR_DIR": str(workdir / f"round-{round_number}"),
-                     "DATABASE_URL": f"sqlite:///{workdir}/round-{round_number}.sqlite3"}
+        round_env = {
+            **env,
+            "VAR_DIR": str(workdir / f"round-{round_number}"),
+            "DATABASE_URL": f"sqlite:///{workdir}/round-{round_number}.sqlite3",
+        }
         peak_rss_mib([python, "manage.py", "migrate", "-v0"], round_env)
         site_out, seconds, rss = peak_rss_mib(
-            [python, "manage.py", "import_companies", str(data)], round_env)
+            [python, "manage.py", "import_companies", str(data)], round_env
+        )
         site_seconds = seconds if site_seconds is None else min(site_seconds, seconds)
         site_rss = max(site_rss, rss)
 
     raw_rate = args.count / raw["seconds"]
     site_rate = args.count / site_seconds
-    print(f"{args.count:,} synthetic companies, {raw['texts']:,} texts embedded "
-          f"({raw['texts'] / args.count:.1f} per company), {os.cpu_count()} cores")
+    print(
+        f"{args.count:,} synthetic companies, {raw['texts']:,} texts embedded "
+        f"({raw['texts'] / args.count:.1f} per company), {os.cpu_count()} cores"
+    )
     print(f"{'':<36}{'companies/s':>12}{'seconds':>10}{'peak RSS MiB':>14}")
-    print(f"{'raw TextEmbedding.embed':<36}{raw_rate:>12.1f}{raw['seconds']:>10.1f}{raw_rss:>14.0f}")
-    print(f"{'site: import_companies (whole cmd)':<36}{site_rate:>12.1f}{site_seconds:>10.1f}"
-          f"{site_rss:>14.0f}")
+    print(
+        f"{'raw TextEmbedding.embed':<36}{raw_rate:>12.1f}{raw['seconds']:>10.1f}{raw_rss:>14.0f}"
+    )
+    print(
+        f"{'site: import_companies (whole cmd)':<36}{site_rate:>12.1f}{site_seconds:>10.1f}"
+        f"{site_rss:>14.0f}"
+    )
     print(f"site / raw throughput: {site_rate / raw_rate:.2f}  (goal >= 0.85)")
     print(site_out.strip().splitlines()[-1])
     print(f"best of {args.rounds} alternating rounds each")

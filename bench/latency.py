@@ -30,7 +30,14 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    ROOT, distinct_queries, free_port, percentiles, prepare_site, rss_mib, site_env, worker_pid,
+    ROOT,
+    distinct_queries,
+    free_port,
+    percentiles,
+    prepare_site,
+    rss_mib,
+    site_env,
+    worker_pid,
 )
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -39,7 +46,7 @@ BARE = """
 import json, sys, time
 import django
 django.setup()
-from companies.models import normalize_city
+from companies.models import text_key
 from companies.search import embedding, keywords, query as search
 from companies.search.indexing import open_index
 from companies.search.store import RankRequest
@@ -59,7 +66,7 @@ for label, queries in batches.items():
     if label == "warm":
         continue
     mode, filtered = label.split()
-    cities = (normalize_city(city),) if filtered == "True" else ()
+    cities = (text_key(city),) if filtered == "True" else ()
     for q in queries:
         vector = None
         def embed():
@@ -76,18 +83,41 @@ print(json.dumps(timings))
 
 
 def bare_costs(env, batches, city):
-    result = subprocess.run([sys.executable, "-c", BARE], input=json.dumps([batches, city]),
-                            env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", BARE],
+        input=json.dumps([batches, city]),
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def serve(env, port):
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "searchsite.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--worker-class", os.environ.get("BENCH_WORKER_CLASS", "gthread"), "--threads", "4",
-         "--keep-alive", "30"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "searchsite.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--worker-class",
+            os.environ.get("BENCH_WORKER_CLASS", "gthread"),
+            "--threads",
+            "4",
+            "--keep-alive",
+            "30",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -122,10 +152,12 @@ def run_size(size, count, threads):
     # Every request gets a query of its own: no cache can answer it.
     labels = [f"{mode} {filtered}" for mode in MODES for filtered in (False, True)]
     pool = distinct_queries(count * (len(labels) + 2) + 30)
-    batches = {label: pool[i * count:(i + 1) * count] for i, label in enumerate(labels)}
-    page_queries = pool[len(labels) * count:(len(labels) + 1) * count]
+    batches = {label: pool[i * count : (i + 1) * count] for i, label in enumerate(labels)}
+    page_queries = pool[len(labels) * count : (len(labels) + 1) * count]
     batches["warm"] = pool[-30:]
-    bare = {label: percentiles(samples) for label, samples in bare_costs(env, batches, city).items()}
+    bare = {
+        label: percentiles(samples) for label, samples in bare_costs(env, batches, city).items()
+    }
     embed = bare["embed"]["p50"]
 
     port = free_port()
@@ -135,12 +167,19 @@ def run_size(size, count, threads):
         timed_requests(port, "/api/search/", [{"q": q} for q in batches["warm"]])
         for mode in MODES:
             for filtered in (False, True):
-                params = [{"q": q, "mode": mode, **({"city": city} if filtered else {})}
-                          for q in batches[f"{mode} {filtered}"]]
+                params = [
+                    {"q": q, "mode": mode, **({"city": city} if filtered else {})}
+                    for q in batches[f"{mode} {filtered}"]
+                ]
                 api = percentiles(timed_requests(port, "/api/search/", params))
                 store = bare[f"store {mode} {filtered}"]["p50"]
-                rows.append((f"/api/search/ {mode}{' +city' if filtered else ''}", api,
-                             embed + store if mode != "keyword" else store))
+                rows.append(
+                    (
+                        f"/api/search/ {mode}{' +city' if filtered else ''}",
+                        api,
+                        embed + store if mode != "keyword" else store,
+                    )
+                )
         page = percentiles(timed_requests(port, "/search/", [{"q": q} for q in page_queries]))
         rows.append(("/search/ page hybrid", page, embed + bare["store hybrid False"]["p50"]))
         rss = rss_mib(worker_pid(server.pid))
@@ -150,13 +189,14 @@ def run_size(size, count, threads):
 
     print(f"\n{size:,} companies, {count} distinct queries, {os.cpu_count()} cores")
     print(f"bare p50: embed {embed:.2f} ms, one vector search {bare['vector']['p50']:.2f} ms")
-    print(f"{'request':<32}{'p50':>8}{'p95':>8}{'p99':>8}{'bare':>8}{'p50/bare':>10}"
-          f"{'store':>8}")
+    print(f"{'request':<32}{'p50':>8}{'p95':>8}{'p99':>8}{'bare':>8}{'p50/bare':>10}{'store':>8}")
     for label, stats, bare_p50 in rows:
         key = label.split()[1] if label.startswith("/api") else "hybrid"
         store_p50 = bare[f"store {key} {'+city' in label}"]["p50"]
-        print(f"{label:<32}{stats['p50']:>8.2f}{stats['p95']:>8.2f}{stats['p99']:>8.2f}"
-              f"{bare_p50:>8.2f}{stats['p50'] / bare_p50:>10.2f}{store_p50:>8.2f}")
+        print(
+            f"{label:<32}{stats['p50']:>8.2f}{stats['p95']:>8.2f}{stats['p99']:>8.2f}"
+            f"{bare_p50:>8.2f}{stats['p50'] / bare_p50:>10.2f}{store_p50:>8.2f}"
+        )
     api_p50 = [stats["p50"] for label, stats, _ in rows if label.startswith("/api")]
     print(f"slowest / fastest API p50: {max(api_p50) / min(api_p50):.2f} (goal <= 2)")
     print(f"gunicorn worker RSS after the run: {rss:.0f} MiB")
@@ -167,13 +207,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="259,10000,50000")
     parser.add_argument("--queries", type=int, default=500)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="ONNX threads of the model, in the bare measurement and the site")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="ONNX threads of the model, in the bare measurement and the site",
+    )
     args = parser.parse_args()
     for size in (int(s) for s in args.sizes.split(",")):
         run_size(size, args.queries, args.threads)
-    print("\nbare = query embedding + the site's own store call for that mode and filter "
-          "(keyword: the store call alone), each p50 measured alone in the same run.")
+    print(
+        "\nbare = query embedding + the site's own store call for that mode and filter "
+        "(keyword: the store call alone), each p50 measured alone in the same run."
+    )
     print(f"Rerun: .venv/bin/python bench/latency.py --sizes {args.sizes} --queries {args.queries}")
 
 

@@ -41,11 +41,19 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    ROOT, distinct_queries, free_port, percentiles, prepare_site, rss_mib, site_env, worker_pid,
+    ROOT,
+    distinct_queries,
+    free_port,
+    percentiles,
+    prepare_site,
+    rss_mib,
+    site_env,
+    worker_pid,
 )
 
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL",
-                              "postgres://postgres@127.0.0.1:5432/startup_search_load")
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/startup_search_load"
+)
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13")
 MODES = ("hybrid", "semantic", "keyword")
 OK = frozenset({200})
@@ -73,10 +81,29 @@ SAMPLE_EVERY = 0.5  # seconds between RSS samples
 
 def serve(env, port, threads):
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "searchsite.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--worker-class", "gthread", "--threads", str(threads),
-         "--keep-alive", "30", "--backlog", "256"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "searchsite.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--keep-alive",
+            "30",
+            "--backlog",
+            "256",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -132,8 +159,11 @@ def plan(count, companies, seed):
             path = f"/companies/{company['slug']}/"
         elif kind.startswith("api companies"):
             path = "/api/companies/"
-            params = {"limit": rng.choice([10, 20, 50]), "offset": rng.randrange(0, 240),
-                      "ordering": rng.choice(["name", "-created_at", "city"])}
+            params = {
+                "limit": rng.choice([10, 20, 50]),
+                "offset": rng.randrange(0, 240),
+                "ordering": rng.choice(["name", "-created_at", "city"]),
+            }
             if kind.endswith("+city"):
                 params["city"] = rng.choice(cities)
         elif kind == "api company":
@@ -142,7 +172,7 @@ def plan(count, companies, seed):
             path = f"/api/companies/{company['id']}/similar/"
         elif kind == "api suggest":
             path = "/api/suggest/"
-            params = {"q": company["name"][:rng.randint(1, 4)]}
+            params = {"q": company["name"][: rng.randint(1, 4)]}
         elif kind == "static file":
             path = "/static/companies/site.css"
         elif kind in ("healthz", "readyz"):
@@ -216,8 +246,12 @@ def main():
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads")
     parser.add_argument("--warmup", type=int, default=500, help="requests before the run")
-    parser.add_argument("--max-growth", type=float, default=5.0,
-                        help="largest RSS slope over the second half, MiB per 10,000 requests")
+    parser.add_argument(
+        "--max-growth",
+        type=float,
+        default=5.0,
+        help="largest RSS slope over the second half, MiB per 10,000 requests",
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -225,15 +259,16 @@ def main():
 
     redis.Redis.from_url(CACHE_URL).flushdb()
     workdir = prepare_site(259, database_url=DATABASE_URL)
-    env = site_env(workdir, DATABASE_URL=DATABASE_URL, CACHE_URL=CACHE_URL,
-                   EMBEDDING_THREADS="1")
+    env = site_env(workdir, DATABASE_URL=DATABASE_URL, CACHE_URL=CACHE_URL, EMBEDDING_THREADS="1")
     port = free_port()
     server = serve(env, port, args.threads)
     try:
         companies = site_companies(port)
         if len(companies) != 259:
-            sys.exit(f"The database has {len(companies)} companies, not 259: delete {workdir} "
-                     "to prepare it again.")
+            sys.exit(
+                f"The database has {len(companies)} companies, not 259: delete {workdir} "
+                "to prepare it again."
+            )
         pid = worker_pid(server.pid)
         warmup = Run(plan(args.warmup, companies, args.seed + 1))
         _drive(warmup, port, args.concurrency)
@@ -265,8 +300,9 @@ def _drive(run, port, concurrency):
 
 def report(run, elapsed, args, warmup):
     expected = {kind: statuses for kind, _, statuses in MIX}
-    errors = Counter((kind, status) for kind, status, _ in run.results
-                     if status not in expected[kind])
+    errors = Counter(
+        (kind, status) for kind, status, _ in run.results if status not in expected[kind]
+    )
     warmup_errors = sum(1 for kind, status, _ in warmup.results if status not in expected[kind])
     by_kind = defaultdict(list)
     for kind, _, ms in run.results:
@@ -277,30 +313,43 @@ def report(run, elapsed, args, warmup):
     slope = slope_per_10k(second_half)
     rss_values = [mib for _, mib in run.rss]
 
-    print(f"\n{len(run.results):,} requests ({intended} meant to fail) over "
-          f"{args.concurrency} connections in {elapsed:.1f} s: "
-          f"{len(run.results) / elapsed:.0f} requests/s; {os.cpu_count()} cores")
-    print("gunicorn: 1 worker, gthread, "
-          f"{args.threads} threads; PostgreSQL; Redis cache; embedded store; DEBUG off")
+    print(
+        f"\n{len(run.results):,} requests ({intended} meant to fail) over "
+        f"{args.concurrency} connections in {elapsed:.1f} s: "
+        f"{len(run.results) / elapsed:.0f} requests/s; {os.cpu_count()} cores"
+    )
+    print(
+        "gunicorn: 1 worker, gthread, "
+        f"{args.threads} threads; PostgreSQL; Redis cache; embedded store; DEBUG off"
+    )
     print(f"errors: {sum(errors.values())}  (warm-up: {warmup_errors} of {args.warmup})")
     for (kind, status), count in sorted(errors.items()):
         print(f"  {kind}: {count} x {status or 'connection error'}")
-    print(f"latency ms: p50 {overall['p50']:.1f}  p95 {overall['p95']:.1f}  "
-          f"p99 {overall['p99']:.1f}")
+    print(
+        f"latency ms: p50 {overall['p50']:.1f}  p95 {overall['p95']:.1f}  p99 {overall['p99']:.1f}"
+    )
     print(f"\n{'request':<34}{'count':>7}{'p50':>8}{'p95':>8}{'p99':>8}")
     for kind, _, _ in MIX:
         samples = by_kind[kind]
         if len(samples) >= 2:
             stats = percentiles(samples)
-            print(f"{kind:<34}{len(samples):>7}{stats['p50']:>8.1f}{stats['p95']:>8.1f}"
-                  f"{stats['p99']:>8.1f}")
-    print(f"\nworker RSS: {rss_values[0]:.0f} MiB at the start, {max(rss_values):.0f} max, "
-          f"{rss_values[-1]:.0f} at the end ({len(run.rss)} samples)")
+            print(
+                f"{kind:<34}{len(samples):>7}{stats['p50']:>8.1f}{stats['p95']:>8.1f}"
+                f"{stats['p99']:>8.1f}"
+            )
+    print(
+        f"\nworker RSS: {rss_values[0]:.0f} MiB at the start, {max(rss_values):.0f} max, "
+        f"{rss_values[-1]:.0f} at the end ({len(run.rss)} samples)"
+    )
     growing = slope > args.max_growth
-    print(f"RSS slope over the second half: {slope:+.2f} MiB per 10,000 requests "
-          f"({'GROWING' if growing else 'flat'}; limit {args.max_growth:g})")
-    print(f"\nRerun: .venv/bin/python bench/load.py --requests {args.requests} "
-          f"--concurrency {args.concurrency} --threads {args.threads} --seed {args.seed}")
+    print(
+        f"RSS slope over the second half: {slope:+.2f} MiB per 10,000 requests "
+        f"({'GROWING' if growing else 'flat'}; limit {args.max_growth:g})"
+    )
+    print(
+        f"\nRerun: .venv/bin/python bench/load.py --requests {args.requests} "
+        f"--concurrency {args.concurrency} --threads {args.threads} --seed {args.seed}"
+    )
     return bool(errors) or growing
 
 

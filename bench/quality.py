@@ -43,16 +43,23 @@ def setup_django():
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    call_command("import_companies", str(ROOT / "data" / "startups_demo.jsonl"), verbosity=0,
-                 stdout=open(os.devnull, "w"))
+    call_command(
+        "import_companies",
+        str(ROOT / "data" / "startups_demo.jsonl"),
+        verbosity=0,
+        stdout=open(os.devnull, "w"),  # noqa: SIM115
+    )
 
 
 # Metrics --------------------------------------------------------------------------------------
 
+
 def ndcg(ranked, grades, k=K):
-    dcg = sum((2 ** grades.get(name, 0) - 1) / math.log2(i + 2) for i, name in enumerate(ranked[:k]))
+    dcg = sum(
+        (2 ** grades.get(name, 0) - 1) / math.log2(i + 2) for i, name in enumerate(ranked[:k])
+    )
     ideal = sorted(grades.values(), reverse=True)[:k]
-    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
     return dcg / idcg if idcg else 0.0
 
 
@@ -69,6 +76,7 @@ def reciprocal_rank(ranked, grades):
 
 
 # Baselines ------------------------------------------------------------------------------------
+
 
 def icontains_ranking(query):
     from django.db.models import Q
@@ -103,7 +111,8 @@ class PlainBM25:
         for name, doc, length in zip(self.names, self.docs, self.lengths):
             score = sum(
                 self.idf[t] * doc[t] * 2.2 / (doc[t] + 1.2 * (0.25 + 0.75 * length / self.average))
-                for t in terms if t in doc
+                for t in terms
+                if t in doc
             )
             if score > 0:
                 scores.append((-score, name))
@@ -120,9 +129,9 @@ class PlainDense:
 
         self.np = np
         self.names = [c.name for c in companies]
-        self.matrix = np.array(embedding.embed_documents(
-            [f"{c.name}. {c.description}" for c in companies]
-        ))
+        self.matrix = np.array(
+            embedding.embed_documents([f"{c.name}. {c.description}" for c in companies])
+        )
 
     def ranking(self, query):
         from companies.search import embedding
@@ -132,6 +141,7 @@ class PlainDense:
 
 
 # Running --------------------------------------------------------------------------------------
+
 
 def service_ranking(mode):
     from companies.search.query import search_companies
@@ -148,8 +158,13 @@ def evaluate(rankers, judged):
         rows, started = [], time.perf_counter()
         for item in judged:
             ranked = ranker(item["query"])
-            rows.append((ndcg(ranked, item["relevant"]), recall(ranked, item["relevant"]),
-                         reciprocal_rank(ranked, item["relevant"])))
+            rows.append(
+                (
+                    ndcg(ranked, item["relevant"]),
+                    recall(ranked, item["relevant"]),
+                    reciprocal_rank(ranked, item["relevant"]),
+                )
+            )
             per_query.setdefault(item["query"], {})[label] = rows[-1][0]
         elapsed = (time.perf_counter() - started) / len(judged) * 1000
         table[label] = [sum(col) / len(col) for col in zip(*rows)] + [elapsed]
@@ -173,8 +188,10 @@ def main():
     from companies.models import Company
 
     companies = list(Company.objects.all())
-    print(f"{len(judged)} judged queries over {len(companies)} companies "
-          f"({Counter(item.get('kind', '?') for item in judged)})")
+    print(
+        f"{len(judged)} judged queries over {len(companies)} companies "
+        f"({Counter(item.get('kind', '?') for item in judged)})"
+    )
     rankers = {
         "baseline: Django icontains": icontains_ranking,
         "baseline: plain BM25": PlainBM25(companies).ranking,
@@ -204,7 +221,8 @@ def sweep(judged):
         for weight in (0.1, 0.15, 0.2, 0.3):
             for saturation in (4.0, 8.0, 12.0):
                 variants[f"s={sentences} w={weight} c={saturation}"] = Fusion(
-                    "formula", sentences, weight, saturation)
+                    "formula", sentences, weight, saturation
+                )
     results = {}
     original = query.FUSION
     try:

@@ -37,8 +37,9 @@ def main():
     import django
 
     django.setup()
-    from companies.models import normalize_city
-    from companies.search import embedding, keywords, query as search
+    from companies.models import text_key
+    from companies.search import embedding, keywords
+    from companies.search import query as search
     from companies.search.indexing import index_metadata, open_index
     from companies.search.store import IndexPoint, close_store
     from companies.search.store_edge import EdgeStore, edge
@@ -53,8 +54,9 @@ def main():
     scratch = Path(tempfile.mkdtemp(prefix="store-engines-"))
     engines = {}
     started = time.perf_counter()
-    engines["Edge, plain segments (exact)"] = fill(EdgeStore(scratch / "edge", name="bench"),
-                                                    metadata, points)
+    engines["Edge, plain segments (exact)"] = fill(
+        EdgeStore(scratch / "edge", name="bench"), metadata, points
+    )
     load_seconds = {"Edge, plain segments (exact)": time.perf_counter() - started}
     started = time.perf_counter()
     optimized = fill(EdgeStore(scratch / "edge-hnsw", name="bench"), metadata, points)
@@ -64,13 +66,17 @@ def main():
     if args.size <= LOCAL_MODE_MAX:
         started = time.perf_counter()
         engines["qdrant-client local mode"] = fill(
-            QdrantServerStore.for_local_path(scratch / "local", alias="bench"), metadata, points)
+            QdrantServerStore.for_local_path(scratch / "local", alias="bench"), metadata, points
+        )
         load_seconds["qdrant-client local mode"] = time.perf_counter() - started
 
-    city = normalize_city("London")
+    city = text_key("London")
     queries = distinct_queries(args.queries)
-    plans = [(q, search.ranking_requests(q, embedding.embed_query(q), keywords.query_terms(q),
-                                         cities)) for q in queries for cities in ((), (city,))]
+    plans = [
+        (q, search.ranking_requests(q, embedding.embed_query(q), keywords.query_terms(q), cities))
+        for q in queries
+        for cities in ((), (city,))
+    ]
     exact = {}
     print(f"{'engine':<32}{'load s':>8}{'hybrid p50':>12}{'+city p50':>11}{'recall@10':>11}")
     for label, store in engines.items():
@@ -88,16 +94,23 @@ def main():
             top[(q, requests[0].cities)] = [point.id for point in ranked[:10]]
         if not exact:
             exact = top
-        recall = statistics.mean(len(set(top[key]) & set(exact[key])) / max(1, len(exact[key]))
-                                 for key in top)
-        print(f"{label:<32}{load_seconds[label]:>8.1f}{statistics.median(timings[False]):>12.2f}"
-              f"{statistics.median(timings[True]):>11.2f}{recall:>11.3f}")
+        recall = statistics.mean(
+            len(set(top[key]) & set(exact[key])) / max(1, len(exact[key])) for key in top
+        )
+        print(
+            f"{label:<32}{load_seconds[label]:>8.1f}{statistics.median(timings[False]):>12.2f}"
+            f"{statistics.median(timings[True]):>11.2f}{recall:>11.3f}"
+        )
         store.close()
     shutil.rmtree(scratch, ignore_errors=True)
-    print("Times in ms: the store part of a hybrid search (both rankings when filtered). "
-          "Goal at 50k: filtered hybrid <= 20 ms p50.")
-    print(f"Rerun: .venv/bin/python bench/store_engines.py --size {args.size} "
-          f"--queries {args.queries}")
+    print(
+        "Times in ms: the store part of a hybrid search (both rankings when filtered). "
+        "Goal at 50k: filtered hybrid <= 20 ms p50."
+    )
+    print(
+        f"Rerun: .venv/bin/python bench/store_engines.py --size {args.size} "
+        f"--queries {args.queries}"
+    )
 
 
 def read_points(store, edge, IndexPoint):
@@ -105,15 +118,19 @@ def read_points(store, edge, IndexPoint):
     shard = store._live()
     offset = None
     while True:
-        records, offset = shard.scroll(edge.ScrollRequest(offset=offset, limit=1000,
-                                                          with_payload=True, with_vector=True))
+        records, offset = shard.scroll(
+            edge.ScrollRequest(offset=offset, limit=1000, with_payload=True, with_vector=True)
+        )
         for record in records:
             vectors = record.vector
             sparse = vectors["keywords"]
-            yield IndexPoint(id=int(record.id), dense=vectors["dense"],
-                             sentences=vectors["sentences"],
-                             sparse=(list(sparse.indices), list(sparse.values)),
-                             payload=record.payload)
+            yield IndexPoint(
+                id=int(record.id),
+                dense=vectors["dense"],
+                sentences=vectors["sentences"],
+                sparse=(list(sparse.indices), list(sparse.values)),
+                payload=record.payload,
+            )
         if offset is None:
             return
 
@@ -121,7 +138,7 @@ def read_points(store, edge, IndexPoint):
 def fill(store, metadata, points):
     store.ensure_index(metadata)
     for start in range(0, len(points), 500):
-        store.upsert(points[start:start + 500])
+        store.upsert(points[start : start + 500])
     return store
 
 

@@ -19,15 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timezone as dt_timezone
+from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, ensure_database, percentiles, rss_mib, site_env  # noqa: E402
 
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL",
-                              "postgres://postgres@127.0.0.1:5432/startup_search_bench")
+PRODUCTS = ["drones", "payroll software", "meal kits", "tutoring apps"]
+
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/startup_search_bench"
+)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
@@ -39,8 +42,9 @@ def main():
 
     workdir = Path(tempfile.mkdtemp(prefix="sync-lag-"))
     ensure_database(DATABASE_URL)
-    env = site_env(workdir, DATABASE_URL=DATABASE_URL, CELERY_BROKER_URL=REDIS_URL,
-                   EMBEDDING_THREADS="1")
+    env = site_env(
+        workdir, DATABASE_URL=DATABASE_URL, CELERY_BROKER_URL=REDIS_URL, EMBEDDING_THREADS="1"
+    )
     os.environ.update(env)
     import django
 
@@ -55,12 +59,32 @@ def main():
     redis.Redis.from_url(REDIS_URL).flushdb()
 
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "searchsite", "worker", "--pool", "solo",
-         "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "searchsite",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        warm = Company.objects.create(name="Warm Up", link="https://warm.example",
-                                      description="Warming the worker's model and store.")
+        warm = Company.objects.create(
+            name="Warm Up",
+            link="https://warm.example",
+            description="Warming the worker's model and store.",
+        )
         _wait(lambda: Company.objects.filter(pk=warm.pk, index_status="indexed").exists(), 120)
         worker_rss = rss_mib(worker.pid)
 
@@ -70,15 +94,20 @@ def main():
         for i in range(args.saves):
             time.sleep(max(0.0, started + i * interval - time.monotonic()))
             company = Company.objects.create(
-                name=f"Lag Test {i}", link=f"https://lag{i}.example", city="Chicago",
-                description=f"Company number {i} builds {['drones', 'payroll software', 'meal kits', 'tutoring apps'][i % 4]} for customers in sector {i}.",
+                name=f"Lag Test {i}",
+                link=f"https://lag{i}.example",
+                city="Chicago",
+                description=f"Company {i} builds {PRODUCTS[i % 4]} for customers in sector {i}.",
             )
             saved[company.pk] = time.time()
-        _wait(lambda: Company.objects.filter(pk__in=saved, index_status="indexed").count()
-              == len(saved), 300)
+        _wait(
+            lambda: (
+                Company.objects.filter(pk__in=saved, index_status="indexed").count() == len(saved)
+            ),
+            300,
+        )
         indexed = dict(Company.objects.filter(pk__in=saved).values_list("pk", "indexed_at"))
-        lags = [(indexed[pk].astimezone(dt_timezone.utc).timestamp() - saved[pk]) * 1000
-                for pk in saved]
+        lags = [(indexed[pk].astimezone(UTC).timestamp() - saved[pk]) * 1000 for pk in saved]
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
@@ -86,15 +115,23 @@ def main():
     from companies.search.query import search_companies
 
     found = sum(
-        1 for company in Company.objects.filter(pk__in=saved)
-        if company.pk in [hit.company.pk for hit in
-                          search_companies(company.description, mode="keyword", limit=3).hits]
+        1
+        for company in Company.objects.filter(pk__in=saved)
+        if company.pk
+        in [
+            hit.company.pk
+            for hit in search_companies(company.description, mode="keyword", limit=3).hits
+        ]
     )
     stats = percentiles(lags)
-    print(f"{args.saves} saves at {args.rate:g}/s through Redis and one Celery worker "
-          f"(solo pool, PostgreSQL, embedded store), {os.cpu_count()} cores")
-    print(f"save -> indexed lag: p50 {stats['p50']:.0f} ms, p95 {stats['p95']:.0f} ms, "
-          f"p99 {stats['p99']:.0f} ms, max {max(lags):.0f} ms  (goal p95 <= 2000 ms)")
+    print(
+        f"{args.saves} saves at {args.rate:g}/s through Redis and one Celery worker "
+        f"(solo pool, PostgreSQL, embedded store), {os.cpu_count()} cores"
+    )
+    print(
+        f"save -> indexed lag: p50 {stats['p50']:.0f} ms, p95 {stats['p95']:.0f} ms, "
+        f"p99 {stats['p99']:.0f} ms, max {max(lags):.0f} ms  (goal p95 <= 2000 ms)"
+    )
     print(f"found afterwards by their own text: {found}/{len(saved)}")
     print(f"worker RSS after warm-up: {worker_rss:.0f} MiB")
     print(f"Rerun: .venv/bin/python bench/sync_lag.py --saves {args.saves} --rate {args.rate:g}")

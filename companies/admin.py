@@ -33,8 +33,9 @@ MAX_REJECTED_SHOWN = 200
 
 def index_state(company):
     """indexed / pending / failed, or stale: marked indexed, but its text has changed since."""
-    if (company.index_status == IndexStatus.INDEXED
-            and company.indexed_hash != indexing.point_hash(company)):
+    if company.index_status == IndexStatus.INDEXED and company.indexed_hash != indexing.point_hash(
+        company
+    ):
         return STALE
     return company.index_status
 
@@ -74,8 +75,9 @@ class ForgedInputMixin:
                     raise ValidationError("NUL character")
                 key.clean(value, None)
         except ValidationError:
-            self.message_user(request, "The selection is not valid: nothing was done.",
-                              messages.WARNING)
+            self.message_user(
+                request, "The selection is not valid: nothing was done.", messages.WARNING
+            )
             return None  # like an empty selection: back to the list
         return super().response_action(request, queryset)
 
@@ -91,13 +93,22 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
     list_filter = (IndexStateFilter, "city")
     search_fields = ("name", "description", "tags", "city", "link")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("website_key", "index_state_badge", "indexed_at", "index_error",
-                       "indexed_hash", "created_at", "updated_at")
+    readonly_fields = (
+        "website_key",
+        "index_state_badge",
+        "indexed_at",
+        "index_error",
+        "indexed_hash",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("name", "slug", "city", "description", "tags")}),
         ("Links", {"fields": ("link", "image_url", "website_key")}),
-        ("Search index", {"fields": ("index_state_badge", "indexed_at", "index_error",
-                                     "indexed_hash")}),
+        (
+            "Search index",
+            {"fields": ("index_state_badge", "indexed_at", "index_error", "indexed_hash")},
+        ),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
     actions = ["reindex", "remove_from_index"]
@@ -113,10 +124,13 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
         state = index_state(company)
         label, meaning = INDEX_STATES[state]
         return format_html(
-            '<span class="index-state index-state-{}" title="{}">{}</span>{}', state, meaning,
+            '<span class="index-state index-state-{}" title="{}">{}</span>{}',
+            state,
+            meaning,
             label,
             format_html('<br><span class="index-note">{}</span>', company.index_error[:140])
-            if company.index_error else "",
+            if company.index_error
+            else "",
         )
 
     @admin.display(description="last indexed", ordering="indexed_at", empty_value="never")
@@ -139,8 +153,9 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
         pks = list(queryset.values_list("pk", flat=True))
         when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
         indexing.mark_removed(
-            pks, f"Removed from the search index by {request.user.get_username()} on {when}. "
-                 "Re-index to bring it back.",
+            pks,
+            f"Removed from the search index by {request.user.get_username()} on {when}. "
+            "Re-index to bring it back.",
         )
         signal_processor().remove(pks)
         self.message_user(
@@ -151,10 +166,17 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
         )
 
     def _report_index_states(self, request, pks, prefix):
-        states = dict(Company.objects.filter(pk__in=pks).values_list("index_status").order_by()
-                      .annotate(n=Count("pk")))
-        parts = [f"{states[state]} {label.lower()}" for state, (label, _) in INDEX_STATES.items()
-                 if states.get(state)]
+        states = dict(
+            Company.objects.filter(pk__in=pks)
+            .values_list("index_status")
+            .order_by()
+            .annotate(n=Count("pk"))
+        )
+        parts = [
+            f"{states[state]} {label.lower()}"
+            for state, (label, _) in INDEX_STATES.items()
+            if states.get(state)
+        ]
         level = messages.WARNING if states.get(IndexStatus.FAILED) else messages.SUCCESS
         note = " (each failed record shows its error)" if states.get(IndexStatus.FAILED) else ""
         self.message_user(request, f"{prefix}: {', '.join(parts)}{note}.", level)
@@ -163,8 +185,7 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
 
     def get_urls(self):
         import_view = self.admin_site.admin_view(csrf_exempt(self.import_view))
-        return [path("import/", import_view, name="companies_company_import"),
-                *super().get_urls()]
+        return [path("import/", import_view, name="companies_company_import"), *super().get_urls()]
 
     def import_view(self, request):
         """Upload a startups data file: the import_companies command's path, then indexing.
@@ -187,8 +208,9 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
                 except ImportFileError as exc:
                     form.add_error("file", f"{exc} Nothing was imported.")
                 except DatabaseError as exc:
-                    form.add_error(None, f"The database refused the import ({exc}). "
-                                         "Nothing was imported.")
+                    form.add_error(
+                        None, f"The database refused the import ({exc}). Nothing was imported."
+                    )
                 else:
                     index_states = self._index_imported(result.company_ids)
             if form.errors:
@@ -207,8 +229,9 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
             "index_states": index_states,
             "changelist_url": reverse("admin:companies_company_changelist"),
         }
-        return TemplateResponse(request, "admin/companies/company/import.html", context,
-                                status=status)
+        return TemplateResponse(
+            request, "admin/companies/company/import.html", context, status=status
+        )
 
     def _index_imported(self, pks):
         """Index the imported rows as saves are indexed; their index states afterwards."""
@@ -216,10 +239,17 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
             return []
         indexing.mark_pending(pks)
         signal_processor().index(pks)
-        counts = dict(Company.objects.filter(pk__in=pks).values_list("index_status").order_by()
-                      .annotate(n=Count("pk")))
-        return [(state, INDEX_STATES[state][0], counts[state])
-                for state in IndexStatus.values if counts.get(state)]
+        counts = dict(
+            Company.objects.filter(pk__in=pks)
+            .values_list("index_status")
+            .order_by()
+            .annotate(n=Count("pk"))
+        )
+        return [
+            (state, INDEX_STATES[state][0], counts[state])
+            for state in IndexStatus.values
+            if counts.get(state)
+        ]
 
 
 def _companies(count):

@@ -35,5 +35,4 @@ def check_index_compatible(app_configs, **kwargs):
     problem = have is not None and incompatibility(have, recipe_metadata())
     if not problem:
         return []
-    return [Warning(problem, hint="Searches fail until the index is rebuilt.",
-                    id="companies.W002")]
+    return [Warning(problem, hint="Searches fail until the index is rebuilt.", id="companies.W002")]

@@ -48,8 +48,9 @@ class ImportFileForm(forms.Form):
         if self.upload_limit.exceeded:
             # The file was dropped unread; say why rather than "this field is required".
             self.errors.pop("file", None)
-            self.add_error("file", forms.ValidationError(self.too_large_message(),
-                                                         code="too_large"))
+            self.add_error(
+                "file", forms.ValidationError(self.too_large_message(), code="too_large")
+            )
         return cleaned_data
 
     def clean_file(self):

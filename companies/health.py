@@ -66,9 +66,16 @@ def run_check(name, check):
     try:
         check()
     except Exception as exc:  # any failure means not ready; which one is logged
-        logger.warning("Readiness check %s failed: %s", name, exc, extra={
-            "event": "readiness_check_failed", "check": name, "error": str(exc),
-        })
+        logger.warning(
+            "Readiness check %s failed: %s",
+            name,
+            exc,
+            extra={
+                "event": "readiness_check_failed",
+                "check": name,
+                "error": str(exc),
+            },
+        )
         result = {"status": "error", "error": type(exc).__name__}
     else:
         result = {"status": "ok"}
@@ -83,8 +90,10 @@ def liveness():
 def readiness():
     results = {name: run_check(name, check) for name, check in readiness_checks().items()}
     ready = all(result["status"] == "ok" for result in results.values())
-    return JsonResponse({"status": "ready" if ready else "unavailable", "checks": results},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ready" if ready else "unavailable", "checks": results},
+        status=200 if ready else 503,
+    )
 
 
 PROBES = {LIVENESS_PATH: liveness, READINESS_PATH: readiness}
@@ -101,8 +110,9 @@ class HealthCheckMiddleware:
         if probe is None:
             return self.get_response(request)
         if request.method not in ("GET", "HEAD"):
-            response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'},
-                                    status=405)
+            response = JsonResponse(
+                {"detail": f'Method "{request.method}" not allowed.'}, status=405
+            )
             response["Allow"] = "GET, HEAD"
         else:
             response = probe()

@@ -198,10 +198,10 @@ def _encodable(text):
 
 
 def tags_from_alt(alt, name):
-    """The markets in a logo's alt text: ``"Acme -  fintech payments"`` -> ``"fintech payments"``."""
+    """The markets in a logo's alt text: ``"Acme - fintech payments"`` has ``fintech payments``."""
     text = " ".join(alt.split())
     if text.casefold().startswith(name.casefold()):
-        text = text[len(name):]
+        text = text[len(name) :]
     text = text.strip(" -–|:")
     if text.casefold().startswith("logo"):
         text = text[4:].strip(" -–|:")
@@ -236,7 +236,7 @@ def import_companies(data, *, progress=None):
         to_create, to_update = [], []
         taken_slugs = set(Company.objects.values_list("slug", flat=True))
         now = timezone.now()
-        for handled, (key, (line, values)) in enumerate(cleaned.items(), start=1):
+        for handled, (key, (_line, values)) in enumerate(cleaned.items(), start=1):
             company = existing.get(key)
             if company is None:
                 slug = free_slug(values["name"], taken_slugs)
@@ -265,6 +265,6 @@ def import_companies(data, *, progress=None):
 def _existing_by_key(keys, chunk=500):
     found = {}
     for start in range(0, len(keys), chunk):
-        for company in Company.objects.filter(website_key__in=keys[start:start + chunk]):
+        for company in Company.objects.filter(website_key__in=keys[start : start + chunk]):
             found[company.website_key] = company
     return found

@@ -1,9 +1,55 @@
+"""A company record, and every rule about what a record may hold.
+
+The admin, the API and the importer all validate through this model (``full_clean``), so a
+rule written here holds everywhere. Keys that text is compared by (``city_key``, names typed in
+a search, the website) are computed here, once, in one normalisation (``text_key``).
+"""
+
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator, URLValidator
 from django.db import models
+from django.db.models import F
 from django.urls import reverse
 from django.utils.text import slugify
+
+MAX_DESCRIPTION = 10_000
+# Unicode letters that render as nothing (Hangul fillers, the blank Braille pattern, …): their
+# general category says "letter", so the category test alone would take them as visible.
+BLANK_LETTERS = frozenset("\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0\u034f")
+http_url = URLValidator(schemes=["http", "https"])
+
+
+def text_key(text):
+    """The form in which text is compared: NFKC, case-folded, whitespace collapsed.
+
+    "Évora", "E\\u0301vora" (decomposed), "ÉVORA" and full-width "Ｅｖｏｒａ" share one key. Used
+    for every stored key and for every query compared with one, on every database.
+    """
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    return " ".join(unicodedata.normalize("NFKC", folded).split())
+
+
+def name_key(name):
+    """A name as people type it: "Trunk Club", "trunkclub" and "Trunk-Club" are the same."""
+    return "".join(ch for ch in text_key(name) if ch.isalnum())
+
+
+def one_line(text):
+    """Text with its whitespace runs collapsed to single spaces, trimmed."""
+    return " ".join((text or "").split())
+
+
+def is_visible(ch):
+    """Whether a character shows as something: not a control, format, separator or lone mark."""
+    return ch not in BLANK_LETTERS and unicodedata.category(ch)[0] not in "CZM"
+
+
+def validate_visible(value):
+    if not any(is_visible(ch) for ch in value):
+        raise ValidationError("Enter a name with at least one visible character.", code="invisible")
 
 
 def website_key(link):
@@ -20,47 +66,80 @@ def website_key(link):
     return f"{host}{path}" or None
 
 
-def normalize_city(city):
-    """The value cities are filtered and counted by: case and spacing do not matter."""
-    return " ".join(city.split()).casefold()
-
-
-def name_key(name):
-    """A name as people type it: "Trunk Club", "trunkclub" and "Trunk-Club" are the same."""
-    return "".join(ch for ch in name.casefold() if ch.isalnum())
-
-
 class IndexStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     INDEXED = "indexed", "Indexed"
     FAILED = "failed", "Failed"
 
 
+class StaleVersion(Exception):
+    """The company changed since the version the writer read (optimistic concurrency)."""
+
+
+class CompanyGone(Exception):
+    """The company was deleted before this write reached it: an update never re-creates it."""
+
+
+class CompanyQuerySet(models.QuerySet):
+    def searchable(self):
+        """What the public sees: the pages, the API's lists and the search index."""
+        return self.filter(searchable=True)
+
+
+# Written by the indexer only: a save of the record's content never writes them back.
+INDEX_FIELDS = ("index_status", "indexed_at", "indexed_hash", "index_error")
+
+
 class Company(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_visible])
     slug = models.SlugField(max_length=220, unique=True, help_text="Used in the company's URL.")
-    description = models.TextField(blank=True)
-    city = models.CharField(max_length=100, blank=True, db_index=True)
-    image_url = models.URLField("logo URL", max_length=500, blank=True)
-    link = models.URLField("website", max_length=500, blank=True)
+    description = models.TextField(
+        blank=True, max_length=MAX_DESCRIPTION, validators=[MaxLengthValidator(MAX_DESCRIPTION)]
+    )
+    city = models.CharField(max_length=100, blank=True)
+    city_key = models.CharField(
+        max_length=400,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The city as filtered and counted (text_key): case, accents' encoding and "
+        "width do not matter.",
+    )
+    image_url = models.URLField("logo URL", max_length=500, blank=True, validators=[http_url])
+    link = models.URLField("website", max_length=500, blank=True, validators=[http_url])
     tags = models.CharField(
         max_length=500, blank=True, help_text="Markets and keywords, separated by spaces."
     )
+    searchable = models.BooleanField(
+        default=True,
+        help_text="Untick to keep the record but take it out of search and every public page.",
+    )
     website_key = models.CharField(
-        max_length=500, unique=True, null=True, editable=False,
+        max_length=500,
+        unique=True,
+        null=True,
+        editable=False,
         help_text="Website without scheme or www.: identifies the company on re-import.",
+    )
+    version = models.PositiveBigIntegerField(
+        default=1, editable=False, help_text="Goes up by one with every change of the record."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     # What the search index holds for this record. Written by the indexer only.
     index_status = models.CharField(
-        max_length=10, choices=IndexStatus.choices, default=IndexStatus.PENDING, editable=False,
+        max_length=10,
+        choices=IndexStatus.choices,
+        default=IndexStatus.PENDING,
+        editable=False,
         db_index=True,
     )
     indexed_at = models.DateTimeField(null=True, blank=True, editable=False)
     indexed_hash = models.CharField(max_length=64, blank=True, editable=False)
     index_error = models.TextField(blank=True, editable=False)
+
+    objects = CompanyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -69,24 +148,79 @@ class Company(models.Model):
     def __str__(self):
         return self.name
 
-    def get_absolute_url(self):
-        return reverse("companies:detail", kwargs={"slug": self.slug})
-
     def clean(self):
         super().clean()
+        self.normalize()
         key = website_key(self.link)
         if key and Company.objects.filter(website_key=key).exclude(pk=self.pk).exists():
             raise ValidationError({"link": "Another company already has this website."})
         if not self.slug and self.name:
             self.slug = unique_slug(self.name, exclude_pk=self.pk)
 
-    def save(self, *args, **kwargs):
+    def normalize(self):
+        """Trim and collapse the one-line fields, and derive the keys from them."""
+        self.name = one_line(self.name)
+        self.city = one_line(self.city)
+        self.city_key = text_key(self.city)[:400]
         self.website_key = website_key(self.link)
+
+    def save(self, *args, expected_version=None, **kwargs):
+        """Save the record; an existing one by an UPDATE of its content fields only.
+
+        - An update never inserts: a company deleted meanwhile stays deleted (``CompanyGone``).
+        - ``version`` goes up by one in the database itself, so concurrent writers each count.
+        - ``update_fields`` writes only those fields (a partial update leaves the others as
+          another writer may just have set them); by default every content field, never the
+          indexer's fields.
+        - With ``expected_version``, the update happens only if the stored record still has that
+          version; otherwise ``StaleVersion``.
+        """
+        self.normalize()
         if not self.slug:
             self.slug = unique_slug(self.name, exclude_pk=self.pk)
-        if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "website_key", "slug"}
-        super().save(*args, **kwargs)
+        updating = not self._state.adding and not kwargs.get("force_insert")
+        if updating:
+            fields = kwargs.get("update_fields")
+            if fields is None:
+                deferred = self.get_deferred_fields()
+                fields = [
+                    f.name
+                    for f in self._meta.concrete_fields
+                    if not f.primary_key
+                    and f.name not in INDEX_FIELDS
+                    and f.attname not in deferred
+                ]
+            kwargs["update_fields"] = {
+                *fields,
+                "website_key",
+                "city_key",
+                "slug",
+                "version",
+                "updated_at",
+            }
+            self.version = F("version") + 1
+        self._expected_version = expected_version
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            self._expected_version = None
+        if updating:
+            self.refresh_from_db(fields=["version"])
+
+    def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
+        expected = getattr(self, "_expected_version", None)
+        if expected is not None:
+            base_qs = base_qs.filter(version=expected)
+        if super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update):
+            return True
+        if self._state.adding:
+            return False  # a new instance with a given pk: Django inserts it next
+        if type(self)._base_manager.using(using).filter(pk=pk_val).exists():
+            raise StaleVersion(f"Company {pk_val} changed since version {expected}.")
+        raise CompanyGone(f"Company {pk_val} was deleted.")
+
+    def get_absolute_url(self):
+        return reverse("companies:detail", kwargs={"slug": self.slug})
 
 
 def unique_slug(name, exclude_pk=None):

@@ -61,15 +61,21 @@ class InProcessSignalProcessor(BaseSignalProcessor):
             indexing.index_companies(pks)
         except Exception as exc:
             # The records are marked failed with the error; the repair retries them.
-            logger.exception("Could not index companies %s", pks, extra={
-                "event": "index_run_failed", "company_ids": list(pks), "error": str(exc)})
+            logger.exception(
+                "Could not index companies %s",
+                pks,
+                extra={"event": "index_run_failed", "company_ids": list(pks), "error": str(exc)},
+            )
 
     def remove(self, pks):
         try:
             indexing.remove_companies(pks)
         except Exception as exc:
-            logger.exception("Could not remove companies %s from the index", pks, extra={
-                "event": "index_remove_failed", "company_ids": list(pks), "error": str(exc)})
+            logger.exception(
+                "Could not remove companies %s from the index",
+                pks,
+                extra={"event": "index_remove_failed", "company_ids": list(pks), "error": str(exc)},
+            )
 
 
 class CelerySignalProcessor(BaseSignalProcessor):
@@ -85,9 +91,18 @@ class CelerySignalProcessor(BaseSignalProcessor):
         try:
             task.delay(list(pks))
         except Exception as exc:  # kombu raises several types; none may break the save.
-            logger.error("Could not queue %s for companies %s: %s", task.__name__, pks, exc,
-                         extra={"event": "index_queue_failed", "task": task.name,
-                                "company_ids": list(pks), "error": str(exc)})
+            logger.error(
+                "Could not queue %s for companies %s: %s",
+                task.__name__,
+                pks,
+                exc,
+                extra={
+                    "event": "index_queue_failed",
+                    "task": task.name,
+                    "company_ids": list(pks),
+                    "error": str(exc),
+                },
+            )
 
 
 _processor = None

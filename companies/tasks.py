@@ -37,8 +37,10 @@ def index_companies_task(pks):
     much faster per text in batches), and the tasks queued for them then find nothing left to do.
     """
     along = list(
-        Company.objects.filter(index_status=IndexStatus.PENDING).exclude(pk__in=pks)
-        .order_by("updated_at").values_list("pk", flat=True)[:TAKE_ALONG]
+        Company.objects.filter(index_status=IndexStatus.PENDING)
+        .exclude(pk__in=pks)
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:TAKE_ALONG]
     )
     report = indexing.index_companies(list(pks) + along)
     return {"indexed": report.indexed, "unchanged": report.unchanged, "removed": report.removed}
@@ -58,8 +60,16 @@ def repair_index_task():
         raise StoreIncompatible(drift.incompatible)
     if drift.clean:
         return {"drift": 0}
-    logger.warning("Search index drift: %s; repairing", drift.summary(), extra={
-        "event": "index_drift", "missing": len(drift.missing), "orphaned": len(drift.orphaned),
-        "stale": len(drift.stale), "wrong_state": len(drift.wrong_state)})
+    logger.warning(
+        "Search index drift: %s; repairing",
+        drift.summary(),
+        extra={
+            "event": "index_drift",
+            "missing": len(drift.missing),
+            "orphaned": len(drift.orphaned),
+            "stale": len(drift.stale),
+            "wrong_state": len(drift.wrong_state),
+        },
+    )
     report = indexing.repair_index(drift)
     return {"drift": drift.total, "indexed": report.indexed, "removed": report.removed}

@@ -4,10 +4,15 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from .models import Company, normalize_city
+from .models import Company, text_key
 from .search.query import (
-    DEFAULT_MODE, MAX_MATCHES, InvalidSearch, search_companies, search_database,
-    similar_companies, suggest_companies,
+    DEFAULT_MODE,
+    MAX_MATCHES,
+    InvalidSearch,
+    search_companies,
+    search_database,
+    similar_companies,
+    suggest_companies,
 )
 from .search.store import PointNotIndexed, StoreIncompatible, StoreUnavailable
 
@@ -42,22 +47,39 @@ def search(request):
     query = request.GET.get("q", "")
     mode = request.GET.get("mode") or DEFAULT_MODE
     cities = [city for city in request.GET.getlist("city") if city.strip()]
-    context = {"query": query, "mode": mode, "mode_choices": MODE_CHOICES, "cities": cities,
-               "examples": EXAMPLE_QUERIES, "results": None, "autofocus": not query.strip()}
+    context = {
+        "query": query,
+        "mode": mode,
+        "mode_choices": MODE_CHOICES,
+        "cities": cities,
+        "examples": EXAMPLE_QUERIES,
+        "results": None,
+        "autofocus": not query.strip(),
+    }
     status = 200
     if not query.strip():
         context["company_count"] = Company.objects.count()
     else:
         try:
             page_number = _page_number(request.GET.get("page"))
-            page_slice = {"cities": cities, "limit": PAGE_SIZE,
-                          "offset": (page_number - 1) * PAGE_SIZE}
+            page_slice = {
+                "cities": cities,
+                "limit": PAGE_SIZE,
+                "offset": (page_number - 1) * PAGE_SIZE,
+            }
             try:
                 results = search_companies(query, mode=mode, **page_slice)
             except (StoreUnavailable, StoreIncompatible) as exc:
-                logger.error("Search failed, answering from the database: %s", exc, extra={
-                    "event": "search_failed", "mode": mode, "fallback": "database",
-                    "error": str(exc)})
+                logger.error(
+                    "Search failed, answering from the database: %s",
+                    exc,
+                    extra={
+                        "event": "search_failed",
+                        "mode": mode,
+                        "fallback": "database",
+                        "error": str(exc),
+                    },
+                )
                 results = search_database(query, **page_slice)
                 context["notice"] = DATABASE_FALLBACK
             context.update(_results_context(request, results, page_number))
@@ -93,7 +115,7 @@ def _facet_links(request, facets):
     for facet in shown:
         params = request.GET.copy()
         params.pop("page", None)
-        cities = [c for c in params.getlist("city") if normalize_city(c) != normalize_city(facet.value)]
+        cities = [c for c in params.getlist("city") if text_key(c) != text_key(facet.value)]
         params.setlist("city", cities if facet.selected else cities + [facet.value])
         links.append((facet, f"?{params.urlencode()}"))
     return links
@@ -118,8 +140,14 @@ def company_detail(request, slug):
     except PointNotIndexed:
         similar, similar_error = [], "Similar companies appear once this company is indexed."
     except (StoreUnavailable, StoreIncompatible) as exc:
-        logger.error("Similar companies failed: %s", exc, extra={
-            "event": "similar_failed", "company_ids": [company.pk], "error": str(exc)})
+        logger.error(
+            "Similar companies failed: %s",
+            exc,
+            extra={"event": "similar_failed", "company_ids": [company.pk], "error": str(exc)},
+        )
         similar, similar_error = [], UNAVAILABLE
-    return render(request, "companies/detail.html",
-                  {"company": company, "similar": similar, "similar_error": similar_error})
+    return render(
+        request,
+        "companies/detail.html",
+        {"company": company, "similar": similar, "similar_error": similar_error},
+    )

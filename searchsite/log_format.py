@@ -7,7 +7,7 @@ can then be counted and filtered by event or by company without parsing sentence
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # The attributes every LogRecord has; anything else on a record came from ``extra``.
 STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -16,14 +16,14 @@ STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "
 class JsonFormatter(logging.Formatter):
     def format(self, record):
         entry = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
-                timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
         entry.update(
-            (name, value) for name, value in vars(record).items()
+            (name, value)
+            for name, value in vars(record).items()
             if name not in STANDARD_ATTRIBUTES and not name.startswith("_")
         )
         if record.exc_info:

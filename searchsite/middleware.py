@@ -25,10 +25,13 @@ class RejectNullCharactersMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:
             return self._refuse(request, {"detail": f"{NUL_MESSAGE[:-1]} in the path."})
-        refused = sorted({
-            key for key, values in request.GET.lists()
-            if "\x00" in key or any("\x00" in value for value in values)
-        })
+        refused = sorted(
+            {
+                key
+                for key, values in request.GET.lists()
+                if "\x00" in key or any("\x00" in value for value in values)
+            }
+        )
         if refused:
             return self._refuse(request, {key: [NUL_MESSAGE] for key in refused})
         return self.get_response(request)

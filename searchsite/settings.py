@@ -133,8 +133,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 # Where the admin lives; another path than the well-known /admin/ keeps scanners off its login.
-ADMIN_URL = env_url_prefix("ADMIN_URL", "admin/",
-                           reserved={"api", "search", "companies", "static", "healthz", "readyz"})
+ADMIN_URL = env_url_prefix(
+    "ADMIN_URL", "admin/", reserved={"api", "search", "companies", "static", "healthz", "readyz"}
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -366,8 +367,11 @@ COMPANY_SEARCH = {
     ),
 }
 
-if (COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"] and COMPANY_SEARCH["REPLICATION_FACTOR"]
-        and COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"] > COMPANY_SEARCH["REPLICATION_FACTOR"]):
+if (
+    COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"]
+    and COMPANY_SEARCH["REPLICATION_FACTOR"]
+    and COMPANY_SEARCH["WRITE_CONSISTENCY_FACTOR"] > COMPANY_SEARCH["REPLICATION_FACTOR"]
+):
     raise ImproperlyConfigured(
         "QDRANT_WRITE_CONSISTENCY cannot exceed QDRANT_REPLICATION_FACTOR: a write cannot be "
         "acknowledged by more copies of a shard than there are."

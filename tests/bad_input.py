@@ -62,11 +62,36 @@ RAW_TEXT = {
     "bad_escape": "%ZZ%",
 }
 # What the database search, the fallback while the index is down, is fed.
-INDEX_DOWN_VALUES = ["long_2k", "long_100k", "sql_quote", "sql_like", "case_folding",
-                     "combining_marks", "emoji_zwj", "nul", "invalid_utf8", "lone_surrogate"]
+INDEX_DOWN_VALUES = [
+    "long_2k",
+    "long_100k",
+    "sql_quote",
+    "sql_like",
+    "case_folding",
+    "combining_marks",
+    "emoji_zwj",
+    "nul",
+    "invalid_utf8",
+    "lone_surrogate",
+]
 # What numeric parameters (page, limit, offset) are fed.
-ODD_NUMBERS = ["", "-1", "0", "1e3", "0x10", "NaN", "inf", "1.5", " 2 ", "٣", "１",
-               "99999999999999999999999", "-99999999999999999999999", "abc", "%00"]
+ODD_NUMBERS = [
+    "",
+    "-1",
+    "0",
+    "1e3",
+    "0x10",
+    "NaN",
+    "inf",
+    "1.5",
+    " 2 ",
+    "٣",
+    "１",
+    "99999999999999999999999",
+    "-99999999999999999999999",
+    "abc",
+    "%00",
+]
 # Whole query strings: unknown, repeated, array-style, valueless and too many parameters.
 ODD_QUERY_STRINGS = {
     "unknown": "q=parking&foo=bar&__proto__=x&constructor=1",
@@ -94,11 +119,13 @@ class Endpoint:
 
 ENDPOINTS = {
     "home": Endpoint("/", ("q",)),
-    "search_page": Endpoint("/search/", ("q", "mode", "city"), ("page",), {"q": "parking"},
-                            frozenset({200, 400, 404})),
+    "search_page": Endpoint(
+        "/search/", ("q", "mode", "city"), ("page",), {"q": "parking"}, frozenset({200, 400, 404})
+    ),
     "company_page": Endpoint("/companies/{slug}/", ("x",)),
-    "api_search": Endpoint("/api/search/", ("q", "mode", "city"), ("limit", "offset"),
-                           {"q": "parking"}),
+    "api_search": Endpoint(
+        "/api/search/", ("q", "mode", "city"), ("limit", "offset"), {"q": "parking"}
+    ),
     "api_suggest": Endpoint("/api/suggest/", ("q",), ("limit",), {"q": "spot"}),
     "api_companies": Endpoint("/api/companies/", ("city", "ordering"), ("limit", "offset")),
     "api_company": Endpoint("/api/companies/{pk}/", ("x",)),
@@ -110,12 +137,23 @@ ENDPOINTS = {
     "readyz": Endpoint("/readyz", ("x",), allowed=frozenset({200})),
     "admin_login": Endpoint("/admin/login/", ("next", "username")),
     # Django's admin answers a list filter or page it cannot use with a redirect to ?e=1.
-    "admin_companies": Endpoint("/admin/companies/company/", ("q", "o", "city", "index_state"),
-                                ("p",), allowed=frozenset({200, 302, 400}), who="admin"),
-    "admin_users": Endpoint("/admin/auth/user/", ("q", "o", "is_staff"), ("p",),
-                            allowed=frozenset({200, 302, 400}), who="admin"),
-    "admin_change": Endpoint("/admin/companies/company/{pk}/change/", ("_changelist_filters",),
-                             who="admin"),
+    "admin_companies": Endpoint(
+        "/admin/companies/company/",
+        ("q", "o", "city", "index_state"),
+        ("p",),
+        allowed=frozenset({200, 302, 400}),
+        who="admin",
+    ),
+    "admin_users": Endpoint(
+        "/admin/auth/user/",
+        ("q", "o", "is_staff"),
+        ("p",),
+        allowed=frozenset({200, 302, 400}),
+        who="admin",
+    ),
+    "admin_change": Endpoint(
+        "/admin/companies/company/{pk}/change/", ("_changelist_filters",), who="admin"
+    ),
     "admin_import": Endpoint("/admin/companies/company/import/", ("x",), who="admin"),
 }
 
@@ -130,8 +168,19 @@ ODD_PATHS = {
         "/admin/companies/company/{segment}/delete/": {302, 400, 404},
         "/admin/authtoken/tokenproxy/{segment}/change/": {302, 400, 404},
     }.items()
-    for segment in ("0", "-1", "99999999999999999999", "1e3", "%00", "%FF%FE", "%ED%A0%80",
-                    "..%2F..%2Fetc", "a" * 3000, quote("🚀"), "%3Cscript%3E")
+    for segment in (
+        "0",
+        "-1",
+        "99999999999999999999",
+        "1e3",
+        "%00",
+        "%FF%FE",
+        "%ED%A0%80",
+        "..%2F..%2Fetc",
+        "a" * 3000,
+        quote("🚀"),
+        "%3Cscript%3E",
+    )
 }
 
 
@@ -144,8 +193,11 @@ def _get_cases():
                 yield f"{name}-{param}-{label}", endpoint, _raw_query(endpoint.base, param, raw)
         for param in endpoint.number_params:
             for value in ODD_NUMBERS:
-                yield f"{name}-{param}-{value[:12]!r}", endpoint, _raw_query(
-                    endpoint.base, param, value if value == "%00" else quote(value))
+                yield (
+                    f"{name}-{param}-{value[:12]!r}",
+                    endpoint,
+                    _raw_query(endpoint.base, param, value if value == "%00" else quote(value)),
+                )
         for label, query_string in ODD_QUERY_STRINGS.items():
             yield f"{name}-query-{label}", endpoint, query_string
 
@@ -258,9 +310,15 @@ ODD_WRITES = {
 }
 
 # Admin forms (a superuser's session) sent values their fields refuse: redisplayed with errors.
-ADMIN_COMPANY_FORM = {"name": "Battery Test Co", "slug": "battery-test-co", "city": "",
-                      "description": "", "tags": "", "link": "https://battery-test.example",
-                      "image_url": ""}
+ADMIN_COMPANY_FORM = {
+    "name": "Battery Test Co",
+    "slug": "battery-test-co",
+    "city": "",
+    "description": "",
+    "tags": "",
+    "link": "https://battery-test.example",
+    "image_url": "",
+}
 BAD_ADMIN_FORMS = {
     "name_nul": {"name": "Ac\x00me"},
     "name_blank": {"name": ""},
@@ -286,7 +344,8 @@ BAD_IMPORT_FILES = {
     "javascript_link": b'{"name": "Acme", "link": "javascript:alert(1)"}\n',
     "not_objects": b"[1, 2, 3]",
     "too_large": b'{"name": "Acme", "link": "https://acme.example", "description": "'
-                 + b"d" * 6_000_000 + b'"}\n',
+    + b"d" * 6_000_000
+    + b'"}\n',
 }
 FORGED_SELECTIONS = {
     "word": ["abc"],
@@ -313,7 +372,8 @@ def store_checksum():
 
 def assert_answered(response, allowed):
     assert response.status_code in allowed, (
-        f"{response.status_code} not in {sorted(allowed)}: {response.content[:300]!r}")
+        f"{response.status_code} not in {sorted(allowed)}: {response.content[:300]!r}"
+    )
 
 
 class BadInputBattery:
@@ -360,10 +420,12 @@ class BadInputBattery:
         base = {"q": "parking"}
         if value in RAW_TEXT:
             response = Client(raise_request_exception=False).get(
-                f"/search/?{_raw_query(base, param, RAW_TEXT[value])}")
+                f"/search/?{_raw_query(base, param, RAW_TEXT[value])}"
+            )
         else:
             response = Client(raise_request_exception=False).get(
-                "/search/", {**base, param: ODD_TEXT[value]})
+                "/search/", {**base, param: ODD_TEXT[value]}
+            )
         assert_answered(response, {200, 400, 404})
 
     @pytest.mark.parametrize("path", ODD_PATHS)
@@ -375,39 +437,56 @@ class BadInputBattery:
     def test_write_anonymously_is_401(self, case, sample):
         method, path, body, content_type = WRITE_CASES[case]
         response = Client(raise_request_exception=False).generic(
-            method, path.format(pk=sample.pk), body, content_type=content_type)
+            method, path.format(pk=sample.pk), body, content_type=content_type
+        )
         assert_answered(response, {401})
 
     @pytest.mark.parametrize("case", WRITE_CASES)
     def test_write_as_editor(self, case, sample, editor_token):
         method, path, body, content_type = WRITE_CASES[case]
         response = Client(raise_request_exception=False).generic(
-            method, path.format(pk=sample.pk), body, content_type=content_type,
-            headers={"Authorization": f"Token {editor_token}"})
+            method,
+            path.format(pk=sample.pk),
+            body,
+            content_type=content_type,
+            headers={"Authorization": f"Token {editor_token}"},
+        )
         assert_answered(response, {200} if case in NO_OP_WRITES else WRITE_STATUSES)
 
     @pytest.mark.parametrize("case", ODD_WRITES)
     def test_odd_write_as_editor(self, case, sample, editor_token):
         method, path, allowed = ODD_WRITES[case]
         response = Client(raise_request_exception=False).generic(
-            method, path.format(pk=sample.pk, slug=sample.slug), _json(name="X"),
-            content_type="application/json", headers={"Authorization": f"Token {editor_token}"})
+            method,
+            path.format(pk=sample.pk, slug=sample.slug),
+            _json(name="X"),
+            content_type="application/json",
+            headers={"Authorization": f"Token {editor_token}"},
+        )
         assert_answered(response, allowed)
 
     @pytest.mark.parametrize("case", BAD_ADMIN_FORMS)
     def test_admin_add_form(self, case, admin):
-        response = admin.post("/admin/companies/company/add/",
-                              {**ADMIN_COMPANY_FORM, **BAD_ADMIN_FORMS[case]})
+        response = admin.post(
+            "/admin/companies/company/add/", {**ADMIN_COMPANY_FORM, **BAD_ADMIN_FORMS[case]}
+        )
         assert_answered(response, {200})
         assert response.context["adminform"].form.errors
 
     @pytest.mark.parametrize("case", BAD_ADMIN_FORMS)
     def test_admin_change_form(self, case, admin, sample):
-        fields = {"name": sample.name, "slug": sample.slug, "city": sample.city,
-                  "description": sample.description, "tags": sample.tags, "link": sample.link,
-                  "image_url": sample.image_url}
-        response = admin.post(f"/admin/companies/company/{sample.pk}/change/",
-                              {**fields, **BAD_ADMIN_FORMS[case]})
+        fields = {
+            "name": sample.name,
+            "slug": sample.slug,
+            "city": sample.city,
+            "description": sample.description,
+            "tags": sample.tags,
+            "link": sample.link,
+            "image_url": sample.image_url,
+        }
+        response = admin.post(
+            f"/admin/companies/company/{sample.pk}/change/", {**fields, **BAD_ADMIN_FORMS[case]}
+        )
         assert_answered(response, {200})
         assert response.context["adminform"].form.errors
 
@@ -423,21 +502,27 @@ class BadInputBattery:
             assert not response.context["result"].company_ids
 
     @pytest.mark.parametrize("case", FORGED_SELECTIONS)
-    @pytest.mark.parametrize("changelist", ["/admin/companies/company/", "/admin/auth/user/",
-                                            "/admin/authtoken/tokenproxy/"])
+    @pytest.mark.parametrize(
+        "changelist",
+        ["/admin/companies/company/", "/admin/auth/user/", "/admin/authtoken/tokenproxy/"],
+    )
     def test_admin_action_with_a_forged_selection(self, case, changelist, admin):
         action = "reindex" if "companies" in changelist else "delete_selected"
-        response = admin.post(changelist, {"action": action, "index": 0,
-                                           "_selected_action": FORGED_SELECTIONS[case]})
+        response = admin.post(
+            changelist, {"action": action, "index": 0, "_selected_action": FORGED_SELECTIONS[case]}
+        )
         assert_answered(response, {200, 302})
 
     @pytest.mark.parametrize("case", ["unknown_user", "nul", "long", "sql"])
     def test_admin_login(self, case):
-        credentials = {"unknown_user": ("nobody", "secret"), "nul": ("ad\x00min", "x\x00"),
-                       "long": ("u" * 5000, "p" * 100_000),
-                       "sql": ("' OR 1=1 --", "' OR '1'='1")}[case]
+        credentials = {
+            "unknown_user": ("nobody", "secret"),
+            "nul": ("ad\x00min", "x\x00"),
+            "long": ("u" * 5000, "p" * 100_000),
+            "sql": ("' OR 1=1 --", "' OR '1'='1"),
+        }[case]
         response = Client(raise_request_exception=False).post(
-            "/admin/login/", {"username": credentials[0], "password": credentials[1]})
+            "/admin/login/", {"username": credentials[0], "password": credentials[1]}
+        )
         assert_answered(response, {200})
         assert "_auth_user_id" not in response.wsgi_request.session
-

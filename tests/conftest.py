@@ -1,8 +1,8 @@
 import importlib.util
-from contextlib import contextmanager
 import io
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,10 +43,12 @@ def search_store(tmp_path, settings):
 def editor(django_user_model):
     """A user allowed to add, change and delete companies (and nothing else)."""
     user = django_user_model.objects.create_user("editor", password="editor-password")
-    user.user_permissions.set(Permission.objects.filter(
-        content_type__app_label="companies",
-        codename__in=["add_company", "change_company", "delete_company"],
-    ))
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="companies",
+            codename__in=["add_company", "change_company", "delete_company"],
+        )
+    )
     return user
 
 
@@ -72,7 +74,9 @@ def indexed_demo(django_db_blocker, path):
 @pytest.fixture(scope="module")
 def demo_companies(django_db_setup, django_db_blocker, tmp_path_factory):
     """The 259 demo startups in the database and indexed in a store of their own (per module)."""
-    with indexed_demo(django_db_blocker, tmp_path_factory.mktemp("demo-store") / "qdrant") as result:
+    with indexed_demo(
+        django_db_blocker, tmp_path_factory.mktemp("demo-store") / "qdrant"
+    ) as result:
         yield result
 
 
@@ -101,14 +105,20 @@ def _integration_blocker():
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql":
-        return ("they need PostgreSQL: set TEST_DATABASE_URL=postgres://… "
-                "(make test does, and starts them with -m integration)")
+        return (
+            "they need PostgreSQL: set TEST_DATABASE_URL=postgres://… "
+            "(make test does, and starts them with -m integration)"
+        )
     import psycopg
 
     try:
         psycopg.connect(
-            host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"],
-            password=database["PASSWORD"], dbname="postgres", connect_timeout=3,
+            host=database["HOST"],
+            port=database["PORT"] or 5432,
+            user=database["USER"],
+            password=database["PASSWORD"],
+            dbname="postgres",
+            connect_timeout=3,
         ).close()
     except psycopg.Error as exc:
         return f"PostgreSQL at {database['HOST']}:{database['PORT']} is unreachable ({exc})"

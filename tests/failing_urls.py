@@ -4,7 +4,8 @@ from django.urls import path
 from rest_framework.views import APIView
 
 # Django looks the error handlers up in the root URLconf, which this module stands in for.
-from searchsite.urls import handler400, handler500, urlpatterns as site_urlpatterns  # noqa: F401
+from searchsite.urls import handler400, handler500  # noqa: F401
+from searchsite.urls import urlpatterns as site_urlpatterns
 
 
 class BrokenAPIView(APIView):

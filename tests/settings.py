@@ -5,10 +5,10 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "tests-only-not-a-secret")
 
+import dj_database_url  # noqa: E402
+
 from searchsite.settings import *  # noqa: E402,F403
 from searchsite.settings import COMPANY_SEARCH, DATABASES, REST_FRAMEWORK, env_str  # noqa: E402
-
-import dj_database_url  # noqa: E402
 
 # Integration tests run on PostgreSQL: make test sets TEST_DATABASE_URL for them.
 if env_str("TEST_DATABASE_URL"):

@@ -17,9 +17,15 @@ IMPORT = "/admin/companies/company/import/"
 
 
 def change_form_data(company, **changes):
-    values = {"name": company.name, "slug": company.slug, "city": company.city,
-              "description": company.description, "tags": company.tags,
-              "link": company.link, "image_url": company.image_url}
+    values = {
+        "name": company.name,
+        "slug": company.slug,
+        "city": company.city,
+        "description": company.description,
+        "tags": company.tags,
+        "link": company.link,
+        "image_url": company.image_url,
+    }
     return {**values, **changes}
 
 
@@ -51,8 +57,9 @@ def test_index_state_filter_tells_indexed_pending_failed_and_stale_apart(
     pending = make_company("Pending Co", description="Waiting.")
     # A write that bypasses signals leaves the index behind without anyone knowing.
     Company.objects.filter(pk=stale.pk).update(description="New text nobody indexed.")
-    Company.objects.filter(pk=failed.pk).update(index_status=IndexStatus.FAILED,
-                                                index_error="Qdrant said no")
+    Company.objects.filter(pk=failed.pk).update(
+        index_status=IndexStatus.FAILED, index_error="Qdrant said no"
+    )
     Company.objects.filter(pk=pending.pk).update(index_status=IndexStatus.PENDING)
 
     def listed(state):
@@ -71,8 +78,9 @@ def test_editing_in_the_admin_reindexes_the_company(admin_client, search_store):
     company = make_company("Zephyr Labs", description="Underwater basket weaving lessons.")
     response = admin_client.post(
         f"{CHANGELIST}{company.pk}/change/",
-        change_form_data(company, description="Solar panel installation for farms.",
-                         tags="clean energy"),
+        change_form_data(
+            company, description="Solar panel installation for farms.", tags="clean energy"
+        ),
     )
     assert response.status_code == 302
     company.refresh_from_db()
@@ -83,8 +91,9 @@ def test_editing_in_the_admin_reindexes_the_company(admin_client, search_store):
 def test_a_saved_company_shows_pending_until_the_index_has_it(admin_client, broker_down):
     company = make_company("Zephyr Labs", description="Old text.")
     Company.objects.filter(pk=company.pk).update(index_status=IndexStatus.INDEXED)
-    admin_client.post(f"{CHANGELIST}{company.pk}/change/",
-                      change_form_data(company, description="New text."))
+    admin_client.post(
+        f"{CHANGELIST}{company.pk}/change/", change_form_data(company, description="New text.")
+    )
     company.refresh_from_db()
     assert company.index_status == IndexStatus.PENDING  # queued; no worker has indexed it
     row = admin_client.get(CHANGELIST).content.decode()
@@ -96,8 +105,9 @@ def test_a_save_the_index_cannot_take_is_kept_and_shows_the_error(
 ):
     company = make_company("Zephyr Labs", description="Old text.")
     index_down(settings)
-    response = admin_client.post(f"{CHANGELIST}{company.pk}/change/",
-                                 change_form_data(company, description="New text."))
+    response = admin_client.post(
+        f"{CHANGELIST}{company.pk}/change/", change_form_data(company, description="New text.")
+    )
     assert response.status_code == 302
     company.refresh_from_db()
     assert company.description == "New text."
@@ -111,17 +121,22 @@ def test_admin_refuses_a_second_company_with_the_same_website(admin_client, sear
     make_company("Zephyr Labs", link="https://zephyr.example")
     response = admin_client.post(
         "/admin/companies/company/add/",
-        {"name": "Zephyr Clone", "slug": "zephyr-clone", "city": "", "description": "",
-         "tags": "", "link": "http://www.zephyr.example/", "image_url": ""},
+        {
+            "name": "Zephyr Clone",
+            "slug": "zephyr-clone",
+            "city": "",
+            "description": "",
+            "tags": "",
+            "link": "http://www.zephyr.example/",
+            "image_url": "",
+        },
     )
     assert response.status_code == 200
     assert "Another company already has this website." in response.content.decode()
     assert Company.objects.count() == 1
 
 
-def test_remove_from_index_keeps_the_rows_and_reindex_brings_them_back(
-    admin_client, search_store
-):
+def test_remove_from_index_keeps_the_rows_and_reindex_brings_them_back(admin_client, search_store):
     solar = make_company("Zephyr Labs", description="Solar panel installation for farms.")
     other = make_company("Harbor Dive", description="Scuba diving courses.")
     response = admin_client.post(
@@ -165,6 +180,7 @@ def test_reindex_with_the_index_down_says_which_failed(admin_client, search_stor
 
 # Import --------------------------------------------------------------------------------------
 
+
 def startups_file(*rows, name="startups.jsonl"):
     lines = [row if isinstance(row, str) else json.dumps(row) for row in rows]
     return SimpleUploadedFile(name, "\n".join(lines).encode(), content_type="application/json")
@@ -172,9 +188,15 @@ def startups_file(*rows, name="startups.jsonl"):
 
 def startup(name, **fields):
     slug = name.lower().replace(" ", "")
-    return {"name": name, "images": "", "alt": f"{name} - fintech", "city": "Chicago",
-            "description": f"{name} makes payments simple.", "link": f"https://{slug}.example",
-            **fields}
+    return {
+        "name": name,
+        "images": "",
+        "alt": f"{name} - fintech",
+        "city": "Chicago",
+        "description": f"{name} makes payments simple.",
+        "link": f"https://{slug}.example",
+        **fields,
+    }
 
 
 def test_changelist_links_to_the_import_page(admin_client, search_store):
@@ -264,11 +286,11 @@ def test_import_checks_the_csrf_token(search_store):
 
 
 @pytest.mark.parametrize("selection", [["abc"], ["1\x00"], ["99999999999999999999999"], [""]])
-def test_a_forged_action_selection_is_refused_with_a_message(admin_client, search_store,
-                                                             selection):
+def test_a_forged_action_selection_is_refused_with_a_message(admin_client, search_store, selection):
     company = make_company("Solar Grid", description="Solar panels.")
-    response = admin_client.post(CHANGELIST, {"action": "remove_from_index",
-                                              "_selected_action": selection}, follow=True)
+    response = admin_client.post(
+        CHANGELIST, {"action": "remove_from_index", "_selected_action": selection}, follow=True
+    )
     assert response.status_code == 200
     assert "The selection is not valid: nothing was done." in response.content.decode()
     assert Company.objects.get(pk=company.pk).index_status == IndexStatus.INDEXED

@@ -15,8 +15,17 @@ def test_search_returns_the_documented_shape(client, demo_companies):
     assert body["mode"] == "hybrid"
     assert body["count"] >= 3 and len(body["results"]) == 3
     first = body["results"][0]
-    assert set(first) == {"id", "name", "slug", "description", "city", "link", "image_url",
-                          "score", "highlight"}
+    assert set(first) == {
+        "id",
+        "name",
+        "slug",
+        "description",
+        "city",
+        "link",
+        "image_url",
+        "score",
+        "highlight",
+    }
     assert first["name"] in {"SpotHero", "ParkWhiz"}
     assert 0 < first["score"] <= 1
     company = Company.objects.get(pk=first["id"])

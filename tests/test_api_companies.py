@@ -33,8 +33,9 @@ def test_list_filters_by_city_ignoring_case(client, demo_companies):
     assert client.get(URL, {"city": "Atlantis"}).json()["count"] == 0
 
 
-@pytest.mark.parametrize("ordering", ["name", "-name", "city", "-city", "created_at",
-                                      "-updated_at"])
+@pytest.mark.parametrize(
+    "ordering", ["name", "-name", "city", "-city", "created_at", "-updated_at"]
+)
 def test_list_orders_by_the_field_asked_for(client, demo_companies, ordering):
     results = client.get(URL, {"ordering": ordering, "offset": 100, "limit": 50}).json()["results"]
     # In the database's collation, ties broken by id.
@@ -77,8 +78,20 @@ def test_read_one_company(client, demo_companies):
     body = client.get(detail_url(spothero)).json()
     assert body["name"] == "SpotHero" and body["slug"] == spothero.slug
     assert body["link"] == spothero.link and body["index_status"] == "indexed"
-    assert set(body) == {"id", "name", "slug", "description", "city", "link", "image_url",
-                         "tags", "created_at", "updated_at", "index_status", "indexed_at"}
+    assert set(body) == {
+        "id",
+        "name",
+        "slug",
+        "description",
+        "city",
+        "link",
+        "image_url",
+        "tags",
+        "created_at",
+        "updated_at",
+        "index_status",
+        "indexed_at",
+    }
 
 
 @pytest.mark.parametrize("path", ["999999/", "abc/", "1" * 19 + "/"])

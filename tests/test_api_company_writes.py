@@ -41,6 +41,7 @@ def token_for(django_user_model, username, *permissions):
 
 # Authentication and permissions ----------------------------------------------------------------
 
+
 def test_anonymous_writes_are_401_and_change_nothing(client):
     company = make_company("Acme")
     responses = [
@@ -56,8 +57,8 @@ def test_anonymous_writes_are_401_and_change_nothing(client):
 
 
 @pytest.mark.parametrize(
-    "method, permission", [("post", "add_company"), ("patch", "change_company"),
-                           ("delete", "delete_company")],
+    "method, permission",
+    [("post", "add_company"), ("patch", "change_company"), ("delete", "delete_company")],
 )
 def test_each_write_needs_its_own_permission(client, django_user_model, method, permission):
     company = make_company("Acme")
@@ -87,12 +88,14 @@ def test_session_writes_need_the_csrf_token(editor):
     # What a page of the site would hold: the CSRF cookie, echoed in the header.
     secret = "a" * 32
     browser.cookies["csrftoken"] = secret
-    created = browser.post(URL, NEW_COMPANY, content_type="application/json",
-                           headers={"X-CSRFToken": secret})
+    created = browser.post(
+        URL, NEW_COMPANY, content_type="application/json", headers={"X-CSRFToken": secret}
+    )
     assert created.status_code == 201
 
 
 # Creating --------------------------------------------------------------------------------------
+
 
 def test_create_returns_the_company_with_derived_fields(client, editor_token):
     response = send(client, "post", URL, NEW_COMPANY, editor_token)
@@ -107,11 +110,17 @@ def test_create_returns_the_company_with_derived_fields(client, editor_token):
 
 def test_slugs_are_derived_unique_or_taken_as_given(client, editor_token):
     first = send(client, "post", URL, NEW_COMPANY, editor_token).json()
-    second = send(client, "post", URL, {**NEW_COMPANY, "link": "https://zephyr2.example"},
-                  editor_token).json()
+    second = send(
+        client, "post", URL, {**NEW_COMPANY, "link": "https://zephyr2.example"}, editor_token
+    ).json()
     assert (first["slug"], second["slug"]) == ("zephyr-labs", "zephyr-labs-2")
-    given = send(client, "post", URL, {**NEW_COMPANY, "link": "https://z3.example",
-                                       "slug": "zephyr-three"}, editor_token).json()
+    given = send(
+        client,
+        "post",
+        URL,
+        {**NEW_COMPANY, "link": "https://z3.example", "slug": "zephyr-three"},
+        editor_token,
+    ).json()
     assert given["slug"] == "zephyr-three"
 
 
@@ -126,23 +135,40 @@ def test_slugs_are_derived_unique_or_taken_as_given(client, editor_token):
         ({"name": "Acme", "link": "javascript:alert(1)"}, "link", "http:// or https://"),
         ({"name": "Acme", "link": "https://"}, "link", "http:// or https://"),
         ({"name": "Acme", "link": "https://a.example/" + "x" * 500}, "link", "no more than 500"),
-        ({"name": "Acme", "link": "https://a.example", "image_url": "data:image/png;base64,AA"},
-         "image_url", "http:// or https://"),
+        (
+            {"name": "Acme", "link": "https://a.example", "image_url": "data:image/png;base64,AA"},
+            "image_url",
+            "http:// or https://",
+        ),
         ({"name": "Acme", "link": "https://a.example", "slug": "not a slug"}, "slug", "slug"),
-        ({"name": "Acme", "link": "https://a.example", "city": "x" * 101}, "city",
-         "no more than 100"),
-        ({"name": "Acme", "link": "https://a.example", "description": "x" * 10_001},
-         "description", "no more than 10000"),
+        (
+            {"name": "Acme", "link": "https://a.example", "city": "x" * 101},
+            "city",
+            "no more than 100",
+        ),
+        (
+            {"name": "Acme", "link": "https://a.example", "description": "x" * 10_001},
+            "description",
+            "no more than 10000",
+        ),
         ({"name": "Ac\x00me", "link": "https://a.example"}, "name", "Null characters"),
         ({"name": 42, "link": "https://a.example"}, "name", "Not a valid string."),
-        ({"name": "Acme", "link": "https://a.example", "tags": ["a", "b"]}, "tags",
-         "Not a valid string."),
-        ({"name": "Acme", "link": "https://a.example", "website": "x"}, "website",
-         "Unknown field."),
-        ({"name": "Acme", "link": "https://a.example", "index_status": "indexed"},
-         "index_status", "This field is read-only."),
-        ({"name": "Acme", "link": "https://a.example", "id": 7}, "id",
-         "This field is read-only."),
+        (
+            {"name": "Acme", "link": "https://a.example", "tags": ["a", "b"]},
+            "tags",
+            "Not a valid string.",
+        ),
+        (
+            {"name": "Acme", "link": "https://a.example", "website": "x"},
+            "website",
+            "Unknown field.",
+        ),
+        (
+            {"name": "Acme", "link": "https://a.example", "index_status": "indexed"},
+            "index_status",
+            "This field is read-only.",
+        ),
+        ({"name": "Acme", "link": "https://a.example", "id": 7}, "id", "This field is read-only."),
         ([{"name": "Acme"}], "non_field_errors", "Expected a dictionary"),
     ],
 )
@@ -163,14 +189,20 @@ def test_every_problem_is_reported_at_once(client, editor_token):
     "raw, content_type, status, detail",
     [
         ('{"name": "Acme",', "application/json", 400, "JSON parse error"),
-        ("name=Acme&link=https://a.example", "application/x-www-form-urlencoded", 415,
-         "Unsupported media type"),
+        (
+            "name=Acme&link=https://a.example",
+            "application/x-www-form-urlencoded",
+            415,
+            "Unsupported media type",
+        ),
     ],
 )
-def test_unreadable_bodies_are_answered_with_a_detail(client, editor_token, raw, content_type,
-                                                      status, detail):
-    response = client.post(URL, raw, content_type=content_type,
-                           headers={"Authorization": f"Token {editor_token}"})
+def test_unreadable_bodies_are_answered_with_a_detail(
+    client, editor_token, raw, content_type, status, detail
+):
+    response = client.post(
+        URL, raw, content_type=content_type, headers={"Authorization": f"Token {editor_token}"}
+    )
     assert response.status_code == status and detail in response.json()["detail"]
 
 
@@ -184,8 +216,10 @@ def test_a_body_over_the_upload_limit_is_413(client, editor_token, settings):
 
 # The natural key: one company per website ------------------------------------------------------
 
-@pytest.mark.parametrize("link", ["https://acme.example", "http://www.acme.example/",
-                                  "HTTPS://ACME.example"])
+
+@pytest.mark.parametrize(
+    "link", ["https://acme.example", "http://www.acme.example/", "HTTPS://ACME.example"]
+)
 def test_a_second_company_with_the_same_website_is_409(client, editor_token, link):
     acme = make_company("Acme", link="https://acme.example")
     response = send(client, "post", URL, {"name": "Acme Again", "link": link}, editor_token)
@@ -201,16 +235,19 @@ def test_a_taken_slug_is_409(client, editor_token):
     body = {"name": "Other", "link": "https://other.example", "slug": acme.slug}
     response = send(client, "post", URL, body, editor_token)
     assert response.status_code == 409
-    assert response.json()["slug"] == [f"Another company already has this slug: Acme "
-                                       f"(id {acme.pk})."]
+    assert response.json()["slug"] == [
+        f"Another company already has this slug: Acme (id {acme.pk})."
+    ]
 
 
 def test_a_website_taken_meanwhile_is_409_not_500(client, editor_token):
     """Another request stores the same website between the check and the insert."""
+
     def store_a_rival(sender, instance, **kwargs):
         if instance.pk is None:
-            Company.objects.bulk_create([Company(name="Rival", slug="rival",
-                                                 website_key=instance.website_key)])
+            Company.objects.bulk_create(
+                [Company(name="Rival", slug="rival", website_key=instance.website_key)]
+            )
 
     pre_save.connect(store_a_rival, sender=Company)
     try:
@@ -224,10 +261,10 @@ def test_a_website_taken_meanwhile_is_409_not_500(client, editor_token):
 
 # Changing and deleting -------------------------------------------------------------------------
 
+
 def test_patch_changes_only_the_fields_sent(client, editor_token):
     acme = make_company("Acme", description="Old text.", city="Chicago")
-    response = send(client, "patch", detail_url(acme), {"description": "New text."},
-                    editor_token)
+    response = send(client, "patch", detail_url(acme), {"description": "New text."}, editor_token)
     assert response.status_code == 200
     acme.refresh_from_db()
     assert (acme.description, acme.city, acme.name) == ("New text.", "Chicago", "Acme")
@@ -245,8 +282,13 @@ def test_put_replaces_and_needs_the_required_fields(client, editor_token):
     acme = make_company("Acme", description="Old text.")
     response = send(client, "put", detail_url(acme), {"name": "Acme"}, editor_token)
     assert response.status_code == 400 and "link" in response.json()
-    replaced = send(client, "put", detail_url(acme),
-                    {"name": "Acme", "link": "https://acme.example"}, editor_token)
+    replaced = send(
+        client,
+        "put",
+        detail_url(acme),
+        {"name": "Acme", "link": "https://acme.example"},
+        editor_token,
+    )
     assert replaced.status_code == 200
     acme.refresh_from_db()
     assert acme.link == "https://acme.example"
@@ -254,16 +296,18 @@ def test_put_replaces_and_needs_the_required_fields(client, editor_token):
 
 def test_an_empty_slug_is_derived_again_from_the_name(client, editor_token):
     acme = make_company("Acme")
-    body = send(client, "patch", detail_url(acme), {"name": "Acme Rockets", "slug": ""},
-                editor_token).json()
+    body = send(
+        client, "patch", detail_url(acme), {"name": "Acme Rockets", "slug": ""}, editor_token
+    ).json()
     assert body["slug"] == "acme-rockets"
 
 
 def test_moving_to_another_company_website_is_409_and_keeps_the_data(client, editor_token):
     make_company("Acme", link="https://acme.example")
     beta = make_company("Beta", link="https://beta.example")
-    response = send(client, "patch", detail_url(beta), {"link": "https://acme.example/"},
-                    editor_token)
+    response = send(
+        client, "patch", detail_url(beta), {"link": "https://acme.example/"}, editor_token
+    )
     assert response.status_code == 409 and "link" in response.json()
     beta.refresh_from_db()
     assert beta.link == "https://beta.example"
@@ -271,8 +315,13 @@ def test_moving_to_another_company_website_is_409_and_keeps_the_data(client, edi
 
 def test_an_invalid_change_is_400_and_keeps_the_data(client, editor_token):
     acme = make_company("Acme", description="Kept.")
-    response = send(client, "patch", detail_url(acme),
-                    {"description": "Lost?", "link": "not a url"}, editor_token)
+    response = send(
+        client,
+        "patch",
+        detail_url(acme),
+        {"description": "Lost?", "link": "not a url"},
+        editor_token,
+    )
     assert response.status_code == 400
     acme.refresh_from_db()
     assert acme.description == "Kept."
@@ -296,21 +345,30 @@ def test_a_read_body_sent_back_unchanged_is_refused(client, editor_token):
     """Read-only fields are refused, not ignored: the read body needs trimming first."""
     acme = make_company("Acme")
     read = client.get(detail_url(acme)).json()
-    response = client.put(detail_url(acme), json.dumps(read), content_type="application/json",
-                          headers={"Authorization": f"Token {editor_token}"})
+    response = client.put(
+        detail_url(acme),
+        json.dumps(read),
+        content_type="application/json",
+        headers={"Authorization": f"Token {editor_token}"},
+    )
     assert response.status_code == 400
-    assert set(response.json()) == {"id", "created_at", "updated_at", "index_status",
-                                    "indexed_at"}
+    assert set(response.json()) == {"id", "created_at", "updated_at", "index_status", "indexed_at"}
 
 
-def test_a_change_that_changes_nothing_writes_nothing(client, editor_token,
-                                                      django_capture_on_commit_callbacks):
+def test_a_change_that_changes_nothing_writes_nothing(
+    client, editor_token, django_capture_on_commit_callbacks
+):
     company = make_company("Acme", description="Anvils.")
     before = Company.objects.values().get(pk=company.pk)
     with django_capture_on_commit_callbacks() as queued:
         patched = send(client, "patch", detail_url(company), {}, editor_token)
-        put = send(client, "put", detail_url(company),
-                   {"name": "Acme", "link": company.link, "description": "Anvils."}, editor_token)
+        put = send(
+            client,
+            "put",
+            detail_url(company),
+            {"name": "Acme", "link": company.link, "description": "Anvils."},
+            editor_token,
+        )
     assert patched.status_code == put.status_code == 200
     assert Company.objects.values().get(pk=company.pk) == before  # updated_at too
     assert not queued  # nothing to index

@@ -24,6 +24,7 @@ def assert_json_error(response, status):
 
 # Unknown paths, methods, bad requests ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
 @pytest.mark.parametrize("path", ["/api/nothing/here/", "/api/companies/%C2%A1%0A/"])
 def test_unknown_api_paths_are_json_404s(method, path):
@@ -64,20 +65,26 @@ def test_unsupported_methods_on_companies_are_json_405s_for_editors(client, edit
 
 
 def test_a_disallowed_host_is_a_json_400_under_the_api(client):
-    assert_json_error(client.get("/api/search/", {"q": "x"}, headers={"host": "evil.example"}),
-                      400)
+    assert_json_error(client.get("/api/search/", {"q": "x"}, headers={"host": "evil.example"}), 400)
     page = client.get("/", headers={"host": "evil.example"})
     assert page.status_code == 400 and "text/html" in page["Content-Type"]
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    (b'{"name\\udfff": "Acme", "link": "https://acme.example"}', "lone surrogate"),
-    (b'{"name": "\\ud800", "link": "https://acme.example"}', "lone surrogate"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"name\\udfff": "Acme", "link": "https://acme.example"}', "lone surrogate"),
+        (b'{"name": "\\ud800", "link": "https://acme.example"}', "lone surrogate"),
+    ],
+)
 def test_bodies_that_are_json_but_not_data_are_400s(client, editor_token, body, message):
-    response = client.post("/api/companies/", body, content_type="application/json",
-                           headers={"Authorization": f"Token {editor_token}"})
+    response = client.post(
+        "/api/companies/",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Token {editor_token}"},
+    )
     assert_json_error(response, 400)
     assert message in response.json()["detail"]
     assert not Company.objects.exists()
@@ -98,6 +105,7 @@ def test_too_many_query_parameters_is_a_json_400(client, settings):
 
 
 # Unexpected failures ---------------------------------------------------------------------------
+
 
 @pytest.mark.urls("tests.failing_urls")
 @pytest.mark.parametrize("path", ["/api/broken/", "/api/broken-plain/"])
@@ -120,6 +128,7 @@ def test_unexpected_failures_of_pages_keep_the_html_page():
 
 # Throttling ------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def tight_rates(settings):
     settings.REST_FRAMEWORK = {
@@ -128,8 +137,9 @@ def tight_rates(settings):
     }
 
 
-def test_anonymous_searches_past_the_rate_are_429_with_retry_after(client, demo_companies,
-                                                                   tight_rates):
+def test_anonymous_searches_past_the_rate_are_429_with_retry_after(
+    client, demo_companies, tight_rates
+):
     statuses = [client.get("/api/search/", {"q": "parking"}).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     throttled = client.get("/api/search/", {"q": "parking"})
@@ -138,37 +148,49 @@ def test_anonymous_searches_past_the_rate_are_429_with_retry_after(client, demo_
     assert "throttled" in throttled.json()["detail"]
 
 
-def test_similar_counts_as_a_search_and_suggest_has_its_own_rate(client, demo_companies,
-                                                                 tight_rates):
+def test_similar_counts_as_a_search_and_suggest_has_its_own_rate(
+    client, demo_companies, tight_rates
+):
     spothero = Company.objects.get(name="SpotHero")
     for _ in range(3):
         assert client.get(f"/api/companies/{spothero.pk}/similar/").status_code == 200
     assert client.get("/api/search/", {"q": "parking"}).status_code == 429
     assert [client.get("/api/suggest/", {"q": "spot"}).status_code for _ in range(3)] == [
-        200, 200, 429,
+        200,
+        200,
+        429,
     ]
     assert client.get("/api/companies/").status_code == 200  # listing is not throttled
 
 
 def test_signed_in_clients_are_not_throttled(client, demo_companies, tight_rates, editor_token):
     headers = {"Authorization": f"Token {editor_token}"}
-    statuses = {client.get("/api/search/", {"q": "parking"}, headers=headers).status_code
-                for _ in range(5)}
+    statuses = {
+        client.get("/api/search/", {"q": "parking"}, headers=headers).status_code for _ in range(5)
+    }
     assert statuses == {200}
 
 
-def test_clients_are_throttled_by_address_not_by_forwarded_for(client, demo_companies,
-                                                               tight_rates):
+def test_clients_are_throttled_by_address_not_by_forwarded_for(client, demo_companies, tight_rates):
     for n in range(3):
         client.get("/api/search/", {"q": "parking"}, headers={"x-forwarded-for": f"10.0.0.{n}"})
-    assert client.get("/api/search/", {"q": "parking"},
-                      headers={"x-forwarded-for": "10.0.0.99"}).status_code == 429
+    assert (
+        client.get(
+            "/api/search/", {"q": "parking"}, headers={"x-forwarded-for": "10.0.0.99"}
+        ).status_code
+        == 429
+    )
 
 
-def test_throttling_lets_requests_through_when_its_cache_is_down(client, demo_companies,
-                                                                 tight_rates, settings, caplog):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:9/0"}}
+def test_throttling_lets_requests_through_when_its_cache_is_down(
+    client, demo_companies, tight_rates, settings, caplog
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
     statuses = [client.get("/api/search/", {"q": "parking"}).status_code for _ in range(5)]
     assert statuses == [200] * 5
     assert "Throttle cache unavailable" in caplog.text
@@ -189,12 +211,17 @@ def test_a_malformed_rate_stops_the_site_from_starting(monkeypatch, value):
 
 # CORS ------------------------------------------------------------------------------------------
 
+
 def test_no_cors_headers_unless_origins_are_configured(client):
     response = client.get("/api/suggest/", {"q": "spot"}, headers={"origin": "https://app.example"})
     assert "Access-Control-Allow-Origin" not in response
-    preflight = client.options("/api/companies/", headers={
-        "origin": "https://app.example", "access-control-request-method": "POST",
-    })
+    preflight = client.options(
+        "/api/companies/",
+        headers={
+            "origin": "https://app.example",
+            "access-control-request-method": "POST",
+        },
+    )
     assert "Access-Control-Allow-Origin" not in preflight
 
 
@@ -210,6 +237,7 @@ def test_configured_origins_may_call_the_api_only(client, settings):
 
 # Schema and documentation ----------------------------------------------------------------------
 
+
 def test_the_schema_is_valid_openapi_without_generator_warnings(tmp_path):
     # --fail-on-warn: every view, parameter and response was understood, none guessed.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", tmp_path / "api.yaml")
@@ -221,10 +249,14 @@ def test_the_schema_describes_every_endpoint(client):
     schema = yaml.safe_load(client.get("/api/schema/").content)
     operations = {(path, method) for path, item in schema["paths"].items() for method in item}
     assert operations == {
-        ("/api/search/", "get"), ("/api/suggest/", "get"),
-        ("/api/companies/", "get"), ("/api/companies/", "post"),
-        ("/api/companies/{id}/", "get"), ("/api/companies/{id}/", "put"),
-        ("/api/companies/{id}/", "patch"), ("/api/companies/{id}/", "delete"),
+        ("/api/search/", "get"),
+        ("/api/suggest/", "get"),
+        ("/api/companies/", "get"),
+        ("/api/companies/", "post"),
+        ("/api/companies/{id}/", "get"),
+        ("/api/companies/{id}/", "put"),
+        ("/api/companies/{id}/", "patch"),
+        ("/api/companies/{id}/", "delete"),
         ("/api/companies/{id}/similar/", "get"),
     }
     search = schema["paths"]["/api/search/"]["get"]

@@ -19,22 +19,30 @@ def search_ids(client, query):
 
 
 def write(client, token, method, url, body=None):
-    return getattr(client, method)(url, body, content_type="application/json",
-                                   headers={"Authorization": f"Token {token}"})
+    return getattr(client, method)(
+        url, body, content_type="application/json", headers={"Authorization": f"Token {token}"}
+    )
 
 
 @pytest.fixture
 def neighbour(search_store, client, editor_token):
     """Another company in the index, so searches have something else to find."""
-    body = {"name": "Harbor Dive Shop", "link": "https://harbor.example",
-            "description": "Scuba diving courses and gear rental."}
+    body = {
+        "name": "Harbor Dive Shop",
+        "link": "https://harbor.example",
+        "description": "Scuba diving courses and gear rental.",
+    }
     return write(client, editor_token, "post", "/api/companies/", body).json()["id"]
 
 
 def test_a_created_company_is_indexed_and_found(client, editor_token, neighbour):
-    response = write(client, editor_token, "post", "/api/companies/",
-                     {"name": "Zephyr Labs", "link": "https://zephyr.example",
-                      "description": NEW_TEXT})
+    response = write(
+        client,
+        editor_token,
+        "post",
+        "/api/companies/",
+        {"name": "Zephyr Labs", "link": "https://zephyr.example", "description": NEW_TEXT},
+    )
     assert response.status_code == 201
     company = Company.objects.get(pk=response.json()["id"])
     assert company.index_status == IndexStatus.INDEXED
@@ -43,13 +51,18 @@ def test_a_created_company_is_indexed_and_found(client, editor_token, neighbour)
 
 
 def test_an_updated_company_is_found_by_its_new_text_only(client, editor_token, neighbour):
-    created = write(client, editor_token, "post", "/api/companies/",
-                    {"name": "Zephyr Labs", "link": "https://zephyr.example",
-                     "description": OLD_TEXT}).json()
+    created = write(
+        client,
+        editor_token,
+        "post",
+        "/api/companies/",
+        {"name": "Zephyr Labs", "link": "https://zephyr.example", "description": OLD_TEXT},
+    ).json()
     assert search_ids(client, "basket weaving classes")[0] == created["id"]
 
-    response = write(client, editor_token, "patch", f"/api/companies/{created['id']}/",
-                     {"description": NEW_TEXT})
+    response = write(
+        client, editor_token, "patch", f"/api/companies/{created['id']}/", {"description": NEW_TEXT}
+    )
     assert response.status_code == 200
     assert search_ids(client, "quantum chemistry in the cloud")[0] == created["id"]
     keyword_hits = client.get("/api/search/", {"q": "basket weaving", "mode": "keyword"}).json()
@@ -57,9 +70,13 @@ def test_an_updated_company_is_found_by_its_new_text_only(client, editor_token, 
 
 
 def test_a_deleted_company_leaves_the_index(client, editor_token, neighbour, search_store):
-    created = write(client, editor_token, "post", "/api/companies/",
-                    {"name": "Zephyr Labs", "link": "https://zephyr.example",
-                     "description": NEW_TEXT}).json()
+    created = write(
+        client,
+        editor_token,
+        "post",
+        "/api/companies/",
+        {"name": "Zephyr Labs", "link": "https://zephyr.example", "description": NEW_TEXT},
+    ).json()
     assert search_store.count() == 2
 
     response = write(client, editor_token, "delete", f"/api/companies/{created['id']}/")

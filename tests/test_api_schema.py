@@ -38,24 +38,27 @@ def _requests_share_the_test_transaction():
 schema = schemathesis.openapi.from_wsgi(
     "/api/schema/?format=json",
     WSGIHandler(),
-    config=schemathesis.Config.from_dict({
-        "seed": 20240611,
-        "generation": {
-            "max-examples": EXAMPLES_PER_OPERATION,
-            "deterministic": True,
-            "database": "none",
-            # NUL is refused in every text field and parameter (400), which JSON Schema
-            # cannot say.
-            "allow-x00": False,
-        },
-    }),
+    config=schemathesis.Config.from_dict(
+        {
+            "seed": 20240611,
+            "generation": {
+                "max-examples": EXAMPLES_PER_OPERATION,
+                "deterministic": True,
+                "database": "none",
+                # NUL is refused in every text field and parameter (400), which JSON Schema
+                # cannot say.
+                "allow-x00": False,
+            },
+        }
+    ),
 )
 
 
 @schema.parametrize()
 # One token for every example; the embedding model makes some examples slow.
-@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                               HealthCheck.too_slow])
+@settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 def test_api_conforms_to_its_schema(case, demo_companies, editor_token):
     path = case.path_parameters or {}
     if "id" in path and not case.meta.is_negative_at(ParameterLocation.PATH):

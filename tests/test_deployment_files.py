@@ -9,8 +9,14 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # Read by others than searchsite/settings.py: compose's interpolation, gunicorn, Python,
 # huggingface_hub (kept offline).
-OTHER_READERS = {"POSTGRES_PASSWORD", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "PYTHONUNBUFFERED",
-                 "PYTHONDONTWRITEBYTECODE", "HF_HUB_OFFLINE"}
+OTHER_READERS = {
+    "POSTGRES_PASSWORD",
+    "WEB_CONCURRENCY",
+    "GUNICORN_CMD_ARGS",
+    "PYTHONUNBUFFERED",
+    "PYTHONDONTWRITEBYTECODE",
+    "HF_HUB_OFFLINE",
+}
 
 
 def settings_variables():
@@ -59,11 +65,15 @@ def test_the_image_runs_in_production_after_building_in_development():
 def test_compose_waits_for_healthy_services_and_probes_the_site():
     services = compose()["services"]
     app = compose()["x-app"]
-    assert {name for name, dependency in app["depends_on"].items()
-            if dependency["condition"] == "service_healthy"} == {"postgres", "redis", "qdrant"}
+    assert {
+        name
+        for name, dependency in app["depends_on"].items()
+        if dependency["condition"] == "service_healthy"
+    } == {"postgres", "redis", "qdrant"}
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"]["setup"]["condition"] == (
-            "service_completed_successfully")
+            "service_completed_successfully"
+        )
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
     assert "/readyz" in " ".join(services["qdrant"]["healthcheck"]["test"])
     assert "qdrant-data:/qdrant/storage" in services["qdrant"]["volumes"]

@@ -22,12 +22,14 @@ def built_folder(tmp_path_factory):
 def test_built_model_agrees_with_sentence_transformers(built_folder):
     """Reference vectors were computed with sentence-transformers on the original weights."""
     reference = json.loads(REFERENCE.read_text())
-    model = TextEmbedding(model_files.MODEL_NAME, specific_model_path=str(built_folder),
-                          local_files_only=True)
+    model = TextEmbedding(
+        model_files.MODEL_NAME, specific_model_path=str(built_folder), local_files_only=True
+    )
     vectors = np.array(list(model.embed(reference["texts"])))
     expected = np.array(reference["vectors"])
     cosines = (vectors * expected).sum(axis=1) / (
-        np.linalg.norm(vectors, axis=1) * np.linalg.norm(expected, axis=1))
+        np.linalg.norm(vectors, axis=1) * np.linalg.norm(expected, axis=1)
+    )
     assert cosines.min() >= 0.99999
     # One text is longer than 256 tokens: it only matches if truncation matches.
     assert max(len(text) for text in reference["texts"]) > 2000

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 def store_down(settings):
     """Point the site at a Qdrant address where nothing listens."""
-    settings.COMPANY_SEARCH = search_settings(QDRANT_URL="http://127.0.0.1:9",
-                                              QDRANT_API_KEY="qdrant-key-never-shown")
+    settings.COMPANY_SEARCH = search_settings(
+        QDRANT_URL="http://127.0.0.1:9", QDRANT_API_KEY="qdrant-key-never-shown"
+    )
 
 
 def test_liveness_touches_nothing_but_the_process(client, settings, django_assert_num_queries):
@@ -40,15 +41,19 @@ def test_readiness_checks_database_model_and_store(client, search_store):
 
 
 @pytest.mark.filterwarnings("ignore:Api key is used with an insecure connection")
-def test_readiness_fails_with_the_store_down_and_names_only_the_error_type(client, settings,
-                                                                           caplog):
+def test_readiness_fails_with_the_store_down_and_names_only_the_error_type(
+    client, settings, caplog
+):
     store_down(settings)
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unavailable"
-    assert body["checks"]["store"] == {"status": "error", "error": "StoreUnavailable",
-                                       "ms": body["checks"]["store"]["ms"]}
+    assert body["checks"]["store"] == {
+        "status": "error",
+        "error": "StoreUnavailable",
+        "ms": body["checks"]["store"]["ms"],
+    }
     assert body["checks"]["database"]["status"] == body["checks"]["model"]["status"] == "ok"
     # The details are logged instead: neither the address nor the key is shown.
     assert "127.0.0.1:9" not in response.content.decode()
@@ -112,12 +117,20 @@ def test_readiness_of_a_process_whose_database_is_down(tmp_path):
         "ready = client.get('/readyz')\n"
         "print(client.get('/healthz').status_code, ready.status_code, ready.content.decode())\n"
     )
-    env = production_env(tmp_path, DATABASE_URL="postgres://user:db-password@127.0.0.1:9/x",
-                         ALLOWED_HOSTS="testserver", EMBEDDING_MODEL_DIR=str(
-                             ROOT / "var" / "models" / "all-MiniLM-L6-v2"))
+    env = production_env(
+        tmp_path,
+        DATABASE_URL="postgres://user:db-password@127.0.0.1:9/x",
+        ALLOWED_HOSTS="testserver",
+        EMBEDDING_MODEL_DIR=str(ROOT / "var" / "models" / "all-MiniLM-L6-v2"),
+    )
     result = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "shell", "--no-imports", "-c", script],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     live, ready, body = result.stdout.split(" ", 2)
     assert (live, ready) == ("200", "503"), result.stderr
     checks = json.loads(body)["checks"]

@@ -16,9 +16,15 @@ pytestmark = pytest.mark.django_db
 
 def row(name, **fields):
     slug = name.lower().replace(" ", "")
-    return {"name": name, "images": f"https://img.example/{slug}.png",
-            "alt": f"{name} -  fintech payments", "description": f"{name} does payments.",
-            "link": f"https://{slug}.example", "city": "Chicago", **fields}
+    return {
+        "name": name,
+        "images": f"https://img.example/{slug}.png",
+        "alt": f"{name} -  fintech payments",
+        "description": f"{name} does payments.",
+        "link": f"https://{slug}.example",
+        "city": "Chicago",
+        **fields,
+    }
 
 
 def jsonl(*rows):
@@ -59,7 +65,9 @@ def test_changed_rows_update_in_place_matched_by_website(search_store, tmp_path)
     run_import(tmp_path, jsonl(row("Acme Pay"), row("Zeta Cards")))
     acme = Company.objects.get(name="Acme Pay")
     # Same website with another scheme and www.: the same company.
-    changed = row("Acme Pay", link="http://www.acmepay.example/", description="Payroll for bakeries.")
+    changed = row(
+        "Acme Pay", link="http://www.acmepay.example/", description="Payroll for bakeries."
+    )
     out, _ = run_import(tmp_path, jsonl(changed, row("Zeta Cards")))
     assert "0 created, 1 updated, 1 unchanged" in out
     acme.refresh_from_db()
@@ -90,11 +98,13 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(search_st
 
 
 def test_rows_no_database_can_store_are_rejected(search_store):
-    text = "\n".join([
-        json.dumps(row("Good One")),
-        '{"name": "Bad \\ud800 Surrogate", "link": "https://s.example"}',
-        '{"a":' * 50_000 + "1" + "}" * 50_000,
-    ])
+    text = "\n".join(
+        [
+            json.dumps(row("Good One")),
+            '{"name": "Bad \\ud800 Surrogate", "link": "https://s.example"}',
+            '{"a":' * 50_000 + "1" + "}" * 50_000,
+        ]
+    )
     result = import_companies(text)
     assert result.created == 1
     assert [str(r) for r in result.rejected] == [
@@ -104,7 +114,13 @@ def test_rows_no_database_can_store_are_rejected(search_store):
 
 
 def test_json_array_files_are_accepted_with_line_numbers(search_store):
-    text = "[\n" + json.dumps(row("Array One")) + ",\n" + json.dumps({**row("Nameless"), "name": ""}) + "\n]"
+    text = (
+        "[\n"
+        + json.dumps(row("Array One"))
+        + ",\n"
+        + json.dumps({**row("Nameless"), "name": ""})
+        + "\n]"
+    )
     result = import_companies(text)
     assert result.created == 1
     assert [str(r) for r in result.rejected] == ["line 3: name is missing"]

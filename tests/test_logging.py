@@ -28,9 +28,19 @@ def test_a_record_becomes_one_json_object_with_its_fields():
         raise RuntimeError("store fell over")
     except RuntimeError:
         record = logging.getLogger("companies").makeRecord(
-            "companies", logging.ERROR, __file__, 1, "Could not index companies %s", ([3, 4],),
-            sys.exc_info(), extra={"event": "index_run_failed", "company_ids": [3, 4],
-                                   "error": "store fell over", "when": object()},
+            "companies",
+            logging.ERROR,
+            __file__,
+            1,
+            "Could not index companies %s",
+            ([3, 4],),
+            sys.exc_info(),
+            extra={
+                "event": "index_run_failed",
+                "company_ids": [3, 4],
+                "error": "store fell over",
+                "when": object(),
+            },
         )
     line = JsonFormatter().format(record)
     assert "\n" not in line
@@ -50,7 +60,8 @@ def test_any_text_can_be_written():
 
 
 def test_an_indexing_failure_is_logged_with_the_companies_and_the_error(
-        settings, caplog, django_capture_on_commit_callbacks):
+    settings, caplog, django_capture_on_commit_callbacks
+):
     settings.COMPANY_SEARCH = search_settings(QDRANT_URL="http://127.0.0.1:9")
     with django_capture_on_commit_callbacks(execute=True):
         company = make_company("Zephyr Labs", description="Quantum computing.")
@@ -62,8 +73,9 @@ def test_an_indexing_failure_is_logged_with_the_companies_and_the_error(
     assert Company.objects.get(pk=company.pk).index_error == failed["error"]
 
 
-def test_a_search_failure_is_logged_with_the_mode_and_the_fallback(client, settings, caplog,
-                                                                   demo_companies):
+def test_a_search_failure_is_logged_with_the_mode_and_the_fallback(
+    client, settings, caplog, demo_companies
+):
     settings.COMPANY_SEARCH = search_settings(QDRANT_URL="http://127.0.0.1:9")
     assert client.get("/search/", {"q": "parking", "mode": "semantic"}).status_code == 200
     assert client.get("/api/search/", {"q": "parking"}).status_code == 503
@@ -81,7 +93,8 @@ def test_a_failed_similar_look_up_names_the_company(client, settings, caplog, de
 
 
 def test_a_broker_failure_is_logged_with_the_task_and_companies(
-        broker_down, caplog, django_capture_on_commit_callbacks):
+    broker_down, caplog, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         company = make_company("Zephyr Labs")
     [failed] = events(caplog, "index_queue_failed")

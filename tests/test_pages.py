@@ -62,8 +62,15 @@ def test_query_is_escaped(client, demo_companies):
     assert "<script>alert" not in html and "&lt;script&gt;" in html
 
 
-@pytest.mark.parametrize("params", [{"q": "x" * 1000}, {"q": "parking", "page": "abc"},
-                                    {"q": "parking", "page": "0"}, {"q": "parking", "page": "99999"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "x" * 1000},
+        {"q": "parking", "page": "abc"},
+        {"q": "parking", "page": "0"},
+        {"q": "parking", "page": "99999"},
+    ],
+)
 def test_bad_input_is_a_400_page_with_a_message(client, params, demo_companies):
     response = client.get("/search/", params)
     assert response.status_code == 400
@@ -90,8 +97,10 @@ def test_index_down_answers_from_the_database_with_a_notice(client, settings, de
     results = response.context["results"]
     names = [hit.company.name for hit in results.hits]
     assert names[:2] == ["SpotHero", "ParkWhiz"]  # both words, then "park" in the name
-    assert all("park" in (h.company.name + h.company.tags + h.company.description).lower()
-               for h in results.hits)
+    assert all(
+        "park" in (h.company.name + h.company.tags + h.company.description).lower()
+        for h in results.hits
+    )
     assert "<mark>parking</mark>" in html.lower() or "<mark>Parking</mark>" in html
 
 
@@ -139,8 +148,11 @@ def test_results_page_title_and_description_say_what_was_found(client, demo_comp
 
 def test_links_other_than_http_are_never_rendered(client, search_store):
     company = Company.objects.create(
-        name="Sneaky", slug="sneaky", link="javascript:alert(1)",
-        image_url="javascript:alert(2)", description="Tricks.",
+        name="Sneaky",
+        slug="sneaky",
+        link="javascript:alert(1)",
+        image_url="javascript:alert(2)",
+        description="Tricks.",
     )
     html = client.get(company.get_absolute_url()).content.decode()
     assert "javascript:" not in html
@@ -150,8 +162,7 @@ def test_links_other_than_http_are_never_rendered(client, search_store):
 def test_city_facets_are_links_that_toggle_the_filter(client, demo_companies):
     html = client.get("/search/", {"q": "rewards program", "mode": "keyword"}).content.decode()
     assert 'href="?q=rewards+program&amp;mode=keyword&amp;city=London"' in html
-    selected = client.get("/search/", {"q": "rewards program", "mode": "keyword",
-                                       "city": "London"})
+    selected = client.get("/search/", {"q": "rewards program", "mode": "keyword", "city": "London"})
     html = selected.content.decode()
     assert 'aria-current="true"' in html
     assert 'href="?q=rewards+program&amp;mode=keyword"' in html  # un-select
@@ -185,6 +196,6 @@ def test_pages_load_their_script_and_the_search_box_names_its_endpoints(client):
     assert '<script src="/static/companies/site.js" defer></script>' in html
     assert 'data-suggest-url="/api/suggest/"' in html
     assert 'data-company-url="/companies/__slug__/"' in html
-    assert 'autofocus' in html
+    assert "autofocus" in html
     results = client.get("/search/", {"q": "x" * 1000}).content.decode()
     assert "autofocus" not in results

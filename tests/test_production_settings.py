@@ -15,11 +15,25 @@ SETTINGS = ROOT / "searchsite" / "settings.py"
 STRONG_KEY = secrets.token_urlsafe(50)
 # Variables these tests set; any the environment has are cleared first.
 SETTINGS_VARIABLES = (
-    "DJANGO_ENV", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "ADMIN_URL", "LOG_FORMAT",
-    "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-    "SECURE_HSTS_PRELOAD", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "QDRANT_SHARDS",
-    "QDRANT_REPLICATION_FACTOR", "QDRANT_WRITE_CONSISTENCY", "DATABASE_URL", "QDRANT_URL",
-    "CELERY_BROKER_URL", "CACHE_URL",
+    "DJANGO_ENV",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "ADMIN_URL",
+    "LOG_FORMAT",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "QDRANT_SHARDS",
+    "QDRANT_REPLICATION_FACTOR",
+    "QDRANT_WRITE_CONSISTENCY",
+    "DATABASE_URL",
+    "QDRANT_URL",
+    "CELERY_BROKER_URL",
+    "CACHE_URL",
 )
 
 
@@ -40,16 +54,31 @@ def load_settings(monkeypatch, tmp_path):
 
 def production_env(tmp_path, **variables):
     """The environment of a production process, as the Docker image and compose give it."""
-    env = {name: value for name, value in os.environ.items()
-           if name not in SETTINGS_VARIABLES and not name.startswith("TEST_")}
-    return {**env, "DJANGO_ENV": "production", "SECRET_KEY": STRONG_KEY,
-            "ALLOWED_HOSTS": "search.example.com", "VAR_DIR": str(tmp_path),
-            "DJANGO_SETTINGS_MODULE": "searchsite.settings", **variables}
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in SETTINGS_VARIABLES and not name.startswith("TEST_")
+    }
+    return {
+        **env,
+        "DJANGO_ENV": "production",
+        "SECRET_KEY": STRONG_KEY,
+        "ALLOWED_HOSTS": "search.example.com",
+        "VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "searchsite.settings",
+        **variables,
+    }
 
 
 def manage(env, *args):
-    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_check_deploy_is_clean_in_production(tmp_path):
@@ -64,12 +93,15 @@ def test_production_refuses_to_start_with_debug_on(tmp_path):
     assert "DEBUG is on with DJANGO_ENV=production" in result.stderr
 
 
-@pytest.mark.parametrize("key, reason", [
-    ("dev-only-insecure-key-do-not-use-in-production", "development key"),
-    ("django-insecure-" + secrets.token_urlsafe(50), "django-insecure-"),
-    ("short-but-random-8c1f", "fewer than 50"),
-    ("ab" * 40, "fewer than 5"),
-])
+@pytest.mark.parametrize(
+    "key, reason",
+    [
+        ("dev-only-insecure-key-do-not-use-in-production", "development key"),
+        ("django-insecure-" + secrets.token_urlsafe(50), "django-insecure-"),
+        ("short-but-random-8c1f", "fewer than 50"),
+        ("ab" * 40, "fewer than 5"),
+    ],
+)
 def test_production_refuses_a_weak_secret_key(load_settings, key, reason):
     with pytest.raises(ImproperlyConfigured, match=f"SECRET_KEY is too weak.*{reason}"):
         load_settings(DJANGO_ENV="production", SECRET_KEY=key)
@@ -101,9 +133,13 @@ def test_production_defaults_to_https(load_settings):
 
 
 def test_https_settings_can_be_changed_in_production(load_settings):
-    settings = load_settings(DJANGO_ENV="production", SECRET_KEY=STRONG_KEY,
-                             SECURE_SSL_REDIRECT="0", SECURE_HSTS_SECONDS="3600",
-                             SECURE_HSTS_PRELOAD="1")
+    settings = load_settings(
+        DJANGO_ENV="production",
+        SECRET_KEY=STRONG_KEY,
+        SECURE_SSL_REDIRECT="0",
+        SECURE_HSTS_SECONDS="3600",
+        SECURE_HSTS_PRELOAD="1",
+    )
     assert settings["SECURE_SSL_REDIRECT"] is False and settings["SECURE_HSTS_SECONDS"] == 3600
     # With preload chosen, Django's check for it is no longer silenced.
     assert settings["SILENCED_SYSTEM_CHECKS"] == []
@@ -115,9 +151,14 @@ def test_development_neither_redirects_nor_sends_hsts(load_settings):
     assert settings["LOG_FORMAT"] == "plain"
 
 
-@pytest.mark.parametrize("value, prefix", [
-    ("backoffice", "backoffice/"), ("/staff/admin/", "staff/admin/"), ("", "admin/"),
-])
+@pytest.mark.parametrize(
+    "value, prefix",
+    [
+        ("backoffice", "backoffice/"),
+        ("/staff/admin/", "staff/admin/"),
+        ("", "admin/"),
+    ],
+)
 def test_the_admin_url_is_read_from_the_environment(load_settings, value, prefix):
     assert load_settings(SECRET_KEY="x", ADMIN_URL=value)["ADMIN_URL"] == prefix
 
@@ -134,11 +175,13 @@ def test_the_admin_moves_to_its_configured_url(tmp_path):
         "client = Client()\n"
         "print(client.get('/backoffice-7f3/')['Location'], client.get('/admin/').status_code)\n"
     )
-    env = production_env(tmp_path, ADMIN_URL="/backoffice-7f3/", ALLOWED_HOSTS="testserver",
-                         SECURE_SSL_REDIRECT="0")
+    env = production_env(
+        tmp_path, ADMIN_URL="/backoffice-7f3/", ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0"
+    )
     result = manage(env, "shell", "--no-imports", "-c", script)
     assert result.stdout.split() == ["/backoffice-7f3/login/?next=/backoffice-7f3/", "404"], (
-        result.stderr)
+        result.stderr
+    )
 
 
 @pytest.mark.parametrize("value", ["json", "plain"])
@@ -153,20 +196,32 @@ def test_an_unknown_log_format_is_refused(load_settings):
 
 
 def test_qdrant_cluster_settings_are_read_from_the_environment(load_settings):
-    search = load_settings(SECRET_KEY="x", QDRANT_SHARDS="6", QDRANT_REPLICATION_FACTOR="2",
-                           QDRANT_WRITE_CONSISTENCY="2")["COMPANY_SEARCH"]
-    assert (search["SHARD_NUMBER"], search["REPLICATION_FACTOR"],
-            search["WRITE_CONSISTENCY_FACTOR"]) == (6, 2, 2)
+    search = load_settings(
+        SECRET_KEY="x",
+        QDRANT_SHARDS="6",
+        QDRANT_REPLICATION_FACTOR="2",
+        QDRANT_WRITE_CONSISTENCY="2",
+    )["COMPANY_SEARCH"]
+    assert (
+        search["SHARD_NUMBER"],
+        search["REPLICATION_FACTOR"],
+        search["WRITE_CONSISTENCY_FACTOR"],
+    ) == (6, 2, 2)
     unset = load_settings(SECRET_KEY="x")["COMPANY_SEARCH"]
     assert unset["SHARD_NUMBER"] is unset["REPLICATION_FACTOR"] is None
 
 
-@pytest.mark.parametrize("variables, message", [
-    ({"QDRANT_SHARDS": "0"}, "QDRANT_SHARDS must be at least 1"),
-    ({"QDRANT_REPLICATION_FACTOR": "two"}, "QDRANT_REPLICATION_FACTOR must be a whole number"),
-    ({"QDRANT_REPLICATION_FACTOR": "2", "QDRANT_WRITE_CONSISTENCY": "3"},
-     "QDRANT_WRITE_CONSISTENCY cannot exceed"),
-])
+@pytest.mark.parametrize(
+    "variables, message",
+    [
+        ({"QDRANT_SHARDS": "0"}, "QDRANT_SHARDS must be at least 1"),
+        ({"QDRANT_REPLICATION_FACTOR": "two"}, "QDRANT_REPLICATION_FACTOR must be a whole number"),
+        (
+            {"QDRANT_REPLICATION_FACTOR": "2", "QDRANT_WRITE_CONSISTENCY": "3"},
+            "QDRANT_WRITE_CONSISTENCY cannot exceed",
+        ),
+    ],
+)
 def test_impossible_cluster_settings_are_refused(load_settings, variables, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         load_settings(SECRET_KEY="x", **variables)

@@ -21,8 +21,11 @@ CLUSTER = {"SHARD_NUMBER": 6, "REPLICATION_FACTOR": 3, "WRITE_CONSISTENCY_FACTOR
 
 def test_the_cluster_settings_are_passed_to_create_collection(settings):
     settings.COMPANY_SEARCH = search_settings(**CLUSTER)
-    assert cluster_options() == {"shard_number": 6, "replication_factor": 3,
-                                 "write_consistency_factor": 2}
+    assert cluster_options() == {
+        "shard_number": 6,
+        "replication_factor": 3,
+        "write_consistency_factor": 2,
+    }
 
 
 def test_unset_they_leave_the_servers_defaults(settings):
@@ -31,8 +34,9 @@ def test_unset_they_leave_the_servers_defaults(settings):
 
 
 def test_a_collection_created_with_them_serves_searches(settings, tmp_path):
-    settings.COMPANY_SEARCH = search_settings(EMBEDDED_ENGINE="qdrant-local",
-                                              QDRANT_PATH=str(tmp_path / "local"), **CLUSTER)
+    settings.COMPANY_SEARCH = search_settings(
+        EMBEDDED_ENGINE="qdrant-local", QDRANT_PATH=str(tmp_path / "local"), **CLUSTER
+    )
     try:
         store = open_index()
         assert isinstance(store, QdrantServerStore)

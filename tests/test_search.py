@@ -4,7 +4,11 @@ import pytest
 
 from companies.models import Company
 from companies.search.query import (
-    MODES, InvalidSearch, search_companies, similar_companies, suggest_companies,
+    MODES,
+    InvalidSearch,
+    search_companies,
+    similar_companies,
+    suggest_companies,
 )
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +31,7 @@ def all_hits(query, **kwargs):
 
 # Meaning ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "query, expected_first",
     [
@@ -45,15 +50,15 @@ def test_hybrid_is_the_default_and_finds_what_shares_no_word_with_the_query(demo
     assert results.mode == "hybrid"
     assert {"SpotHero", "ParkWhiz"} <= set(names(results))
     # Neither description contains "car", "spot for" or "downtown" as the query words it.
-    assert names(search_companies("find a spot for my car downtown", mode="keyword",
-                                  limit=3))[:1] != ["SpotHero"]
+    assert names(search_companies("find a spot for my car downtown", mode="keyword", limit=3))[
+        :1
+    ] != ["SpotHero"]
 
 
 def test_keyword_mode_matches_words_not_meaning(demo_companies):
     results = search_companies("crowdfunding", mode="keyword", limit=100)
     assert results.hits and all(
-        "crowdfund" in (hit.company.description + hit.company.tags).lower()
-        for hit in results.hits
+        "crowdfund" in (hit.company.description + hit.company.tags).lower() for hit in results.hits
     )
     assert results.count == len(results.hits)
     # A query of nothing but stopwords matches nothing in keyword mode.
@@ -74,6 +79,7 @@ def test_scores_are_descending(demo_companies):
 
 # Filters and facets ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", MODES)
 def test_city_filter_returns_only_that_city(demo_companies, mode):
     results = search_companies("rewards for customers", mode=mode, cities=["london"], limit=50)
@@ -88,8 +94,9 @@ def test_city_filter_is_applied_inside_the_search_not_after_the_limit(demo_compa
     # the top 10 were taken would find nothing.
     unfiltered = search_companies("online banking and payments", mode=mode, limit=10)
     assert "London" not in {hit.company.city for hit in unfiltered.hits}
-    filtered = search_companies("online banking and payments", mode=mode, cities=["London"],
-                                limit=10)
+    filtered = search_companies(
+        "online banking and payments", mode=mode, cities=["London"], limit=10
+    )
     assert filtered.hits and {hit.company.city for hit in filtered.hits} == {"London"}
 
 
@@ -120,11 +127,14 @@ def test_facets_of_a_filtered_search_keep_the_other_cities(demo_companies, mode)
 
 # Paging ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", MODES)
 def test_consecutive_pages_neither_repeat_nor_skip(demo_companies, mode):
     whole = names(search_companies("data analytics", mode=mode, limit=30))
-    pages = [names(search_companies("data analytics", mode=mode, limit=10, offset=o))
-             for o in (0, 10, 20)]
+    pages = [
+        names(search_companies("data analytics", mode=mode, limit=10, offset=o))
+        for o in (0, 10, 20)
+    ]
     assert sum(pages, []) == whole
     assert len(set(whole)) == len(whole) == 30
 
@@ -143,14 +153,18 @@ def test_unknown_city_finds_nothing(demo_companies):
     results = search_companies("parking", cities=["Atlantis"])
     assert results.count == 0 and results.hits == []
     assert [(f.value, f.count, f.selected) for f in results.facets if f.selected] == [
-        ("atlantis", 0, True)]
+        ("atlantis", 0, True)
+    ]
 
 
 # Highlights ------------------------------------------------------------------------------------
 
+
 def test_highlights_mark_the_query_words_in_the_best_sentence(demo_companies):
     hit = search_companies("parking garages", mode="keyword", limit=1).hits[0]
-    assert "<mark>garages</mark>" in hit.highlight or "<mark>parking</mark>" in hit.highlight.lower()
+    assert (
+        "<mark>garages</mark>" in hit.highlight or "<mark>parking</mark>" in hit.highlight.lower()
+    )
     assert len(hit.highlight) < 400
 
 
@@ -162,7 +176,9 @@ def test_semantic_highlight_is_a_sentence_even_without_shared_words(demo_compani
 
 def test_highlights_escape_html(search_store):
     company = Company.objects.create(
-        name="Escapes Inc", link="https://escapes.example", city="Chicago",
+        name="Escapes Inc",
+        link="https://escapes.example",
+        city="Chicago",
         description='We sell <script>alert("x")</script> parking & more parking.',
     )
     from companies.search.indexing import index_companies
@@ -175,6 +191,7 @@ def test_highlights_escape_html(search_store):
 
 
 # Similar and suggest ---------------------------------------------------------------------------
+
 
 def test_similar_companies_exclude_the_company_and_are_related(demo_companies):
     spothero = Company.objects.get(name="SpotHero")
@@ -199,6 +216,7 @@ def test_suggest_completes_names_and_words_in_names(demo_companies):
 
 # Bad input -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -218,4 +236,3 @@ def test_invalid_parameters_are_refused_with_a_reason(kwargs, message):
     query = kwargs.pop("query")
     with pytest.raises(InvalidSearch, match=message):
         search_companies(query, **kwargs)
-

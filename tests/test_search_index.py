@@ -27,8 +27,10 @@ def run(*args):
 @pytest.fixture
 def indexed(search_store):
     """Ten companies saved the normal way, so indexed."""
-    return [make_company(f"Company {i}", description=f"Company {i} sells widget model {i}.")
-            for i in range(10)]
+    return [
+        make_company(f"Company {i}", description=f"Company {i} sells widget model {i}.")
+        for i in range(10)
+    ]
 
 
 def test_check_passes_when_index_and_database_agree(indexed):
@@ -39,8 +41,12 @@ def test_writes_that_bypass_signals_are_found_and_repaired(indexed):
     # QuerySet.update and bulk_update send no signals: the points go stale.
     Company.objects.filter(pk__in=[c.pk for c in indexed[:3]]).update(description="Bakery.")
     # bulk_create sends none either: the new rows have no points.
-    Company.objects.bulk_create([Company(name=f"Bulk {i}", slug=f"bulk-{i}",
-                                         link=f"https://bulk{i}.example") for i in range(4)])
+    Company.objects.bulk_create(
+        [
+            Company(name=f"Bulk {i}", slug=f"bulk-{i}", link=f"https://bulk{i}.example")
+            for i in range(4)
+        ]
+    )
     # Raw SQL: a row deleted behind Django's back leaves an orphaned point.
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM companies_company WHERE id = %s", [indexed[9].pk])
@@ -61,13 +67,26 @@ def test_writes_that_bypass_signals_are_found_and_repaired(indexed):
 
 def test_loaddata_fixtures_are_indexed_by_the_signals(search_store, tmp_path):
     fixture = tmp_path / "companies.json"
-    fixture.write_text(json.dumps([{
-        "model": "companies.company", "pk": 500,
-        "fields": {"name": "Fixture Labs", "slug": "fixture-labs", "city": "Chicago",
-                   "description": "Quantum sensors for farms.", "link": "https://fixture.example",
-                   "website_key": "fixture.example", "created_at": "2026-01-01T00:00:00Z",
-                   "updated_at": "2026-01-01T00:00:00Z"},
-    }]))
+    fixture.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "companies.company",
+                    "pk": 500,
+                    "fields": {
+                        "name": "Fixture Labs",
+                        "slug": "fixture-labs",
+                        "city": "Chicago",
+                        "description": "Quantum sensors for farms.",
+                        "link": "https://fixture.example",
+                        "website_key": "fixture.example",
+                        "created_at": "2026-01-01T00:00:00Z",
+                        "updated_at": "2026-01-01T00:00:00Z",
+                    },
+                }
+            ]
+        )
+    )
     call_command("loaddata", str(fixture), stdout=StringIO())
     assert indexing.check_index().clean
     assert search_companies("quantum farm sensors").hits[0].company.pk == 500

@@ -32,8 +32,9 @@ def test_collectstatic_output_is_what_the_pages_link_and_whitenoise_serves(
     assert f'src="/static/{hashed["companies/site.js"]}"' in html
 
     serve = WhiteNoiseMiddleware(lambda request: HttpResponseNotFound())
-    response = serve(RequestFactory().get(f"/static/{hashed['companies/site.js']}",
-                                          HTTP_ACCEPT_ENCODING="gzip"))
+    response = serve(
+        RequestFactory().get(f"/static/{hashed['companies/site.js']}", HTTP_ACCEPT_ENCODING="gzip")
+    )
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert "immutable" in response.headers["Cache-Control"]

@@ -5,12 +5,15 @@ out, so the server path is covered on machines without a Qdrant server."""
 import pytest
 
 from companies.importing import import_companies
-from companies.models import Company, normalize_city
+from companies.models import Company, text_key
 from companies.search import embedding, keywords
 from companies.search.indexing import index_metadata, make_points, point_hash
 from companies.search.query import ranking_requests
 from companies.search.store import (
-    PointNotIndexed, RankRequest, StoreIncompatible, StoreUnavailable,
+    PointNotIndexed,
+    RankRequest,
+    StoreIncompatible,
+    StoreUnavailable,
 )
 from companies.search.store_edge import EdgeStore
 from companies.search.store_qdrant import QdrantServerStore
@@ -65,10 +68,21 @@ def test_both_engines_rank_the_same(tmp_path, demo_points, mode):
 
 def test_filters_facets_counts_and_payloads(store, demo_points):
     _, names = demo_points
-    london = ranked_names(store, names, "rewards for customers", cities=(normalize_city("London"),))
-    assert london and all(name in {"Yella", "BCKSTGR MEDIA", "SaferCodes", "Human Practice",
-                                   "Silvrspoon", "Demibooks", "Be Good Today", "PhilterIt"}
-                          for name in london)
+    london = ranked_names(store, names, "rewards for customers", cities=(text_key("London"),))
+    assert london and all(
+        name
+        in {
+            "Yella",
+            "BCKSTGR MEDIA",
+            "SaferCodes",
+            "Human Practice",
+            "Silvrspoon",
+            "Demibooks",
+            "Be Good Today",
+            "PhilterIt",
+        }
+        for name in london
+    )
     terms = keywords.query_terms("restaurants")
     counts = store.city_counts(terms=terms)
     assert counts["Chicago"] == store.count(cities=("chicago",), terms=terms) > 0

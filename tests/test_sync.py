@@ -25,7 +25,9 @@ def store_held_elsewhere(store):
     close_store()
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(store.path / ".lock")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -95,10 +97,9 @@ def test_saving_unchanged_text_does_not_embed_again(search_store):
 
 
 def test_rolled_back_transaction_indexes_nothing(search_store):
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            make_company("Zephyr Labs", description=NEW_TEXT)
-            raise RuntimeError("the request failed after the save")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_company("Zephyr Labs", description=NEW_TEXT)
+        raise RuntimeError("the request failed after the save")
     assert not Company.objects.exists()
     assert search_store.count() == 0
 

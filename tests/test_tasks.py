@@ -11,8 +11,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_an_index_task_takes_other_pending_companies_along(broker_down):
     # The broker is down: the saves queue nothing and every company stays pending.
-    companies = [make_company(f"Pending {i}", description=f"Pending company {i} makes kites.")
-                 for i in range(5)]
+    companies = [
+        make_company(f"Pending {i}", description=f"Pending company {i} makes kites.")
+        for i in range(5)
+    ]
     assert set(Company.objects.values_list("index_status", flat=True)) == {IndexStatus.PENDING}
 
     result = index_companies_task.run([companies[0].pk])
@@ -20,8 +22,11 @@ def test_an_index_task_takes_other_pending_companies_along(broker_down):
     assert result["indexed"] == 5
     assert set(Company.objects.values_list("index_status", flat=True)) == {IndexStatus.INDEXED}
     # The task queued for another of them finds nothing left to do.
-    assert index_companies_task.run([companies[3].pk]) == {"indexed": 0, "unchanged": 1,
-                                                          "removed": 0}
+    assert index_companies_task.run([companies[3].pk]) == {
+        "indexed": 0,
+        "unchanged": 1,
+        "removed": 0,
+    }
 
 
 def test_take_along_is_bounded(search_store):

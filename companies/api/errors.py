@@ -42,8 +42,12 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")
-        logger.error("Unexpected error in %s", type(view).__name__, exc_info=exc, extra={
-            "event": "unexpected_error", "view": type(view).__name__, "error": str(exc)})
+        logger.error(
+            "Unexpected error in %s",
+            type(view).__name__,
+            exc_info=exc,
+            extra={"event": "unexpected_error", "view": type(view).__name__, "error": str(exc)},
+        )
         set_rollback()
         return Response({"detail": SERVER_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
@@ -70,5 +74,6 @@ def _api_or_page(api_detail, api_status, page_handler):
 
 
 bad_request = _api_or_page(BAD_REQUEST, status.HTTP_400_BAD_REQUEST, defaults.bad_request)
-server_error = _api_or_page(SERVER_ERROR, status.HTTP_500_INTERNAL_SERVER_ERROR,
-                            defaults.server_error)
+server_error = _api_or_page(
+    SERVER_ERROR, status.HTTP_500_INTERNAL_SERVER_ERROR, defaults.server_error
+)

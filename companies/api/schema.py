@@ -10,7 +10,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, Polymorphic
 from rest_framework import permissions, serializers
 
 from .serializers import (
-    HTTP_URL_PATTERN, NON_BLANK_PATTERN, HttpURLField, NonBlankCharField, StrictBodyMixin,
+    HTTP_URL_PATTERN,
+    NON_BLANK_PATTERN,
+    HttpURLField,
+    NonBlankCharField,
+    StrictBodyMixin,
 )
 
 
@@ -93,18 +97,25 @@ class StrictBodyExtension(OpenApiSerializerExtension):
 
 
 COMPANY_ID = OpenApiParameter(
-    "id", {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}, OpenApiParameter.PATH,
+    "id",
+    {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+    OpenApiParameter.PATH,
     description="The company's id.",
 )
 RETRY_AFTER = OpenApiParameter(
-    "Retry-After", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[429], required=True,
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[429],
+    required=True,
     description="Seconds to wait before the next request.",
 )
 
 _ERRORS = {
     400: OpenApiResponse(ERROR_OR_FIELD_ERRORS, "Invalid parameters or body."),
     401: OpenApiResponse(
-        ErrorSerializer, "Invalid credentials were sent, or none with a write.",
+        ErrorSerializer,
+        "Invalid credentials were sent, or none with a write.",
     ),
     403: OpenApiResponse(
         ErrorSerializer,
@@ -119,7 +130,8 @@ _ERRORS = {
     413: OpenApiResponse(ErrorSerializer, "The request body is too large."),
     415: OpenApiResponse(ErrorSerializer, "The body is not JSON (Content-Type application/json)."),
     429: OpenApiResponse(
-        ErrorSerializer, "Too many requests from this anonymous client; see Retry-After.",
+        ErrorSerializer,
+        "Too many requests from this anonymous client; see Retry-After.",
     ),
     503: OpenApiResponse(ErrorSerializer, "The search index is unavailable; try again shortly."),
 }

@@ -6,7 +6,13 @@ from rest_framework import exceptions, serializers, status
 from companies.importing import MAX_DESCRIPTION
 from companies.models import Company, website_key
 from companies.search.query import (
-    DEFAULT_MODE, MAX_CITIES, MAX_CITY_LENGTH, MAX_LIMIT, MAX_MATCHES, MAX_QUERY_LENGTH, MODES,
+    DEFAULT_MODE,
+    MAX_CITIES,
+    MAX_CITY_LENGTH,
+    MAX_LIMIT,
+    MAX_MATCHES,
+    MAX_QUERY_LENGTH,
+    MODES,
 )
 
 ORDERINGS = ("name", "created_at", "updated_at", "city")
@@ -68,14 +74,18 @@ class CityListField(serializers.ListField):
     def __init__(self, **kwargs):
         super().__init__(
             child=serializers.CharField(max_length=MAX_CITY_LENGTH, allow_blank=True),
-            required=False, default=list, max_length=MAX_CITIES, **kwargs,
+            required=False,
+            default=list,
+            max_length=MAX_CITIES,
+            **kwargs,
         )
 
 
 class SearchParamsSerializer(serializers.Serializer):
     q = NonBlankCharField(max_length=MAX_QUERY_LENGTH, help_text="What to search for.")
     mode = serializers.ChoiceField(
-        choices=MODES, default=DEFAULT_MODE,
+        choices=MODES,
+        default=DEFAULT_MODE,
         help_text="hybrid: meaning and words (default); semantic: meaning only; keyword: BM25.",
     )
     city = CityListField(
@@ -99,7 +109,8 @@ class CompanyListParamsSerializer(serializers.Serializer):
         help_text="Only companies in these cities (case-insensitive); repeat for several.",
     )
     ordering = serializers.ChoiceField(
-        choices=[prefix + field for field in ORDERINGS for prefix in ("", "-")], default="name",
+        choices=[prefix + field for field in ORDERINGS for prefix in ("", "-")],
+        default="name",
         help_text="Sort field; a leading - sorts descending. Ties are broken by id.",
     )
 
@@ -141,25 +152,40 @@ class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
 
     name = NonBlankCharField(max_length=200)
     slug = serializers.SlugField(
-        max_length=220, required=False, allow_blank=True,
+        max_length=220,
+        required=False,
+        allow_blank=True,
         help_text="The company's URL name; derived from the name when missing or empty. Unique.",
     )
     description = serializers.CharField(
-        max_length=MAX_DESCRIPTION, required=False, allow_blank=True,
+        max_length=MAX_DESCRIPTION,
+        required=False,
+        allow_blank=True,
     )
     link = HttpURLField(
         max_length=500,
         help_text="The company's website; one company per website (scheme, www. and a trailing "
-                  "slash do not matter).",
+        "slash do not matter).",
     )
-    image_url = HttpURLField(max_length=500, required=False, allow_blank=True,
-                             help_text="Logo URL.")
+    image_url = HttpURLField(
+        max_length=500, required=False, allow_blank=True, help_text="Logo URL."
+    )
 
     class Meta:
         model = Company
         fields = [
-            "id", "name", "slug", "description", "city", "link", "image_url", "tags",
-            "created_at", "updated_at", "index_status", "indexed_at",
+            "id",
+            "name",
+            "slug",
+            "description",
+            "city",
+            "link",
+            "image_url",
+            "tags",
+            "created_at",
+            "updated_at",
+            "index_status",
+            "indexed_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at", "index_status", "indexed_at"]
         extra_kwargs = {
@@ -196,13 +222,15 @@ class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
         link = self.validated_data.get("link")
         owner = link and others.filter(website_key=website_key(link)).first()
         if owner:
-            errors["link"] = [f"Another company already has this website: {owner.name} "
-                              f"(id {owner.pk})."]
+            errors["link"] = [
+                f"Another company already has this website: {owner.name} (id {owner.pk})."
+            ]
         slug = self.validated_data.get("slug")
         owner = slug and others.filter(slug=slug).first()
         if owner:
-            errors["slug"] = [f"Another company already has this slug: {owner.name} "
-                              f"(id {owner.pk})."]
+            errors["slug"] = [
+                f"Another company already has this slug: {owner.name} (id {owner.pk})."
+            ]
         if errors:
             raise Conflict(errors)
 
@@ -224,9 +252,17 @@ class SearchHitSerializer(serializers.Serializer):
         # The fields above, built directly: this runs for every result of every search, and
         # the generic field machinery cost more than the rest of the response together.
         company = hit.company
-        return {"id": company.id, "name": company.name, "slug": company.slug,
-                "description": company.description, "city": company.city, "link": company.link,
-                "image_url": company.image_url, "score": hit.score, "highlight": hit.highlight}
+        return {
+            "id": company.id,
+            "name": company.name,
+            "slug": company.slug,
+            "description": company.description,
+            "city": company.city,
+            "link": company.link,
+            "image_url": company.image_url,
+            "score": hit.score,
+            "highlight": hit.highlight,
+        }
 
 
 class CityFacetSerializer(serializers.Serializer):

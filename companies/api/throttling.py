@@ -25,8 +25,11 @@ class AnonThrottle(AnonRateThrottle):
         try:
             return super().allow_request(request, view)
         except RedisError as exc:
-            logger.warning("Throttle cache unavailable, request let through: %s", exc,
-                           extra={"event": "throttle_cache_unavailable", "error": str(exc)})
+            logger.warning(
+                "Throttle cache unavailable, request let through: %s",
+                exc,
+                extra={"event": "throttle_cache_unavailable", "error": str(exc)},
+            )
             return True
 
 

@@ -18,14 +18,22 @@ from rest_framework.views import APIView
 
 from companies.models import Company
 from companies.search.query import (
-    InvalidSearch, search_companies, similar_companies, suggest_companies,
+    InvalidSearch,
+    search_companies,
+    similar_companies,
+    suggest_companies,
 )
 from companies.search.store import PointNotIndexed, StoreIncompatible, StoreUnavailable
 
 from .schema import COMPANY_ID, RETRY_AFTER, ErrorSerializer, errors
 from .serializers import (
-    CompanyListParamsSerializer, CompanySerializer, LimitSerializer, SearchParamsSerializer,
-    SearchResultsSerializer, SimilarResultsSerializer, SuggestionsSerializer,
+    CompanyListParamsSerializer,
+    CompanySerializer,
+    LimitSerializer,
+    SearchParamsSerializer,
+    SearchResultsSerializer,
+    SimilarResultsSerializer,
+    SuggestionsSerializer,
     SuggestParamsSerializer,
 )
 from .throttling import AnonSearchThrottle, AnonSuggestThrottle
@@ -63,8 +71,11 @@ def _search_errors(view):
         except InvalidSearch as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         except (StoreUnavailable, StoreIncompatible) as exc:
-            logger.error("Search failed: %s", exc, extra={
-                "event": "search_failed", "view": type(self).__name__, "error": str(exc)})
+            logger.error(
+                "Search failed: %s",
+                exc,
+                extra={"event": "search_failed", "view": type(self).__name__, "error": str(exc)},
+            )
             return Response(UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE)
 
     return wrapper
@@ -89,15 +100,22 @@ class SearchView(APIView):
     def get(self, request):
         args = _validated(SearchParamsSerializer, request)
         results = search_companies(
-            args["q"], mode=args["mode"], cities=args["city"], limit=args["limit"],
+            args["q"],
+            mode=args["mode"],
+            cities=args["city"],
+            limit=args["limit"],
             offset=args["offset"],
         )
-        return Response(SearchResultsSerializer({
-            "count": results.count,
-            "mode": results.mode,
-            "results": results.hits,
-            "facets": {"city": results.facets},
-        }).data)
+        return Response(
+            SearchResultsSerializer(
+                {
+                    "count": results.count,
+                    "mode": results.mode,
+                    "results": results.hits,
+                    "facets": {"city": results.facets},
+                }
+            ).data
+        )
 
 
 class SuggestView(APIView):
@@ -167,7 +185,6 @@ WRITE_ERRORS = (400, 401, 403, 409, 413, 415)
 )
 @extend_schema(tags=["companies"])
 class CompanyViewSet(viewsets.ModelViewSet):
-
     queryset = Company.objects.all()
     serializer_class = CompanySerializer
     permission_classes = [permissions.DjangoModelPermissionsOrAnonReadOnly]
@@ -192,7 +209,8 @@ class CompanyViewSet(viewsets.ModelViewSet):
         responses={
             200: SimilarResultsSerializer,
             409: OpenApiResponse(
-                ErrorSerializer, "This company is not in the search index yet; try again shortly.",
+                ErrorSerializer,
+                "This company is not in the search index yet; try again shortly.",
             ),
             **errors(400, 401, 404, 429, 503),
         },

@@ -64,8 +64,9 @@ def embed_documents(texts):
     """
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     vectors = [None] * len(texts)
-    embedded = get_model().embed([texts[i] for i in order],
-                                 batch_size=search_setting("EMBED_BATCH_SIZE"))
+    embedded = get_model().embed(
+        [texts[i] for i in order], batch_size=search_setting("EMBED_BATCH_SIZE")
+    )
     for i, vector in zip(order, embedded):
         vectors[i] = vector.tolist()
     return vectors

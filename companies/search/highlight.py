@@ -29,11 +29,12 @@ def _matched_stems(sentence, query_stems):
 
 
 def _window(sentence, query_stems, max_length):
-    """At most ``max_length`` characters of ``sentence``, starting a little before its first match."""
+    """At most ``max_length`` characters of ``sentence``, from a little before its first match."""
     if len(sentence) <= max_length:
         return sentence
-    first = next((m.start() for m in WORD.finditer(sentence)
-                  if word_stem(m.group()) in query_stems), 0)
+    first = next(
+        (m.start() for m in WORD.finditer(sentence) if word_stem(m.group()) in query_stems), 0
+    )
     start = max(0, first - max_length // 4)
     start = sentence.rfind(" ", 0, start) + 1 if start else 0
     end = sentence.rfind(" ", start, start + max_length)
@@ -45,7 +46,7 @@ def _mark(text, query_stems):
     parts, position = [], 0
     for match in WORD.finditer(text):
         if word_stem(match.group()) in query_stems:
-            parts.append(escape(text[position:match.start()]))
+            parts.append(escape(text[position : match.start()]))
             parts.append(f"<mark>{escape(match.group())}</mark>")
             position = match.end()
     parts.append(escape(text[position:]))

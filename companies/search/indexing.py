@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Case, CharField, Q, Value, When
 from django.utils import timezone
 
-from companies.models import Company, IndexStatus, name_key, normalize_city
+from companies.models import Company, IndexStatus, name_key, text_key
 
 from . import embedding, keywords
 from .conf import search_setting
@@ -54,15 +54,25 @@ POINT_FIELDS = ("name", "tags", "description", "city")
 
 def point_hash(company):
     """A fingerprint of everything a company's point is made of, and of how it is made."""
-    source = "\n".join([embedding.model_name(), keywords.recipe(), str(RECIPE_VERSION),
-                        document_text(company), company.city])
+    source = "\n".join(
+        [
+            embedding.model_name(),
+            keywords.recipe(),
+            str(RECIPE_VERSION),
+            document_text(company),
+            company.city,
+        ]
+    )
     return hashlib.sha256(source.encode()).hexdigest()
 
 
 def recipe_metadata():
     """How points are made, as far as known without loading the model (start-up checks)."""
-    return {"model": embedding.model_name(), "keywords": keywords.recipe(),
-            "recipe": RECIPE_VERSION}
+    return {
+        "model": embedding.model_name(),
+        "keywords": keywords.recipe(),
+        "recipe": RECIPE_VERSION,
+    }
 
 
 def index_metadata():
@@ -100,7 +110,7 @@ def index_companies(pks, *, force=False, batch_size=None, progress=None):
     batch_size = batch_size or search_setting("BATCH_SIZE")
     report = IndexReport()
     for start in range(0, len(pks), batch_size):
-        batch = pks[start:start + batch_size]
+        batch = pks[start : start + batch_size]
         report.add(_index_batch(batch, force=force))
         if progress:
             progress(len(batch))
@@ -117,8 +127,9 @@ def _index_batch(pks, *, force):
             store.delete(sorted(missing))
             report.removed = len(missing)
         hashes = {company.pk: point_hash(company) for company in companies}
-        stale = [company for company in companies
-                 if force or company.indexed_hash != hashes[company.pk]]
+        stale = [
+            company for company in companies if force or company.indexed_hash != hashes[company.pk]
+        ]
         embedded = {company.pk for company in stale}
         store.upsert(make_points(stale, hashes))
     except Exception as exc:
@@ -126,8 +137,14 @@ def _index_batch(pks, *, force):
         raise
     with transaction.atomic():
         _record_indexed(stale, hashes)
-        _record_indexed([company for company in companies if company.pk not in embedded
-                         and (company.index_status != IndexStatus.INDEXED or company.index_error)])
+        _record_indexed(
+            [
+                company
+                for company in companies
+                if company.pk not in embedded
+                and (company.index_status != IndexStatus.INDEXED or company.index_error)
+            ]
+        )
     report.indexed = len(stale)
     report.unchanged = len(companies) - len(stale)
     return report
@@ -146,15 +163,21 @@ def make_points(companies, hashes):
         companies, sentences, keywords.document_vectors(texts)
     ):
         sentence_vectors = [next(vectors) for _ in company_sentences]
-        points.append(IndexPoint(
-            id=company.pk,
-            dense=embedding.normalized_mean(sentence_vectors),
-            sentences=sentence_vectors,
-            sparse=sparse,
-            payload={"city": normalize_city(company.city), "city_name": company.city,
-                     "name_key": name_key(company.name), "hash": hashes[company.pk],
-                     "terms": sparse[0]},
-        ))
+        points.append(
+            IndexPoint(
+                id=company.pk,
+                dense=embedding.normalized_mean(sentence_vectors),
+                sentences=sentence_vectors,
+                sparse=sparse,
+                payload={
+                    "city": text_key(company.city),
+                    "city_name": company.city,
+                    "name_key": name_key(company.name),
+                    "hash": hashes[company.pk],
+                    "terms": sparse[0],
+                },
+            )
+        )
     return points
 
 
@@ -163,7 +186,7 @@ def _record_indexed(companies, hashes=None):
     hundred per statement, each row only if unchanged since it was read: a row saved meanwhile
     has its own indexing coming."""
     for start in range(0, len(companies), 200):
-        chunk = companies[start:start + 200]
+        chunk = companies[start : start + 200]
         fields = {"index_status": IndexStatus.INDEXED, "index_error": ""}
         if hashes is not None:
             fields["indexed_at"] = timezone.now()
@@ -171,8 +194,9 @@ def _record_indexed(companies, hashes=None):
                 *(When(pk=company.pk, then=Value(hashes[company.pk])) for company in chunk),
                 output_field=CharField(),
             )
-        unchanged = reduce(or_, (Q(pk=company.pk, updated_at=company.updated_at)
-                                 for company in chunk))
+        unchanged = reduce(
+            or_, (Q(pk=company.pk, updated_at=company.updated_at) for company in chunk)
+        )
         Company.objects.filter(unchanged).update(**fields)
 
 
@@ -210,8 +234,12 @@ def mark_removed(pks, note):
 
 
 def mark_failed(pks, error):
-    logger.warning("Indexing failed for companies %s: %s", list(pks), error,
-                   extra={"event": "index_failed", "company_ids": list(pks), "error": error})
+    logger.warning(
+        "Indexing failed for companies %s: %s",
+        list(pks),
+        error,
+        extra={"event": "index_failed", "company_ids": list(pks), "error": error},
+    )
     Company.objects.filter(pk__in=pks).update(
         index_status=IndexStatus.FAILED, index_error=error[:2000]
     )
@@ -223,6 +251,7 @@ def remove_companies(pks):
 
 
 # Check, repair, rebuild -------------------------------------------------------------------------
+
 
 @dataclass
 class Drift:
@@ -253,9 +282,11 @@ class Drift:
     def summary(self):
         if self.incompatible:
             return self.incompatible
-        return (f"{self.companies} companies, {self.points} points: {len(self.missing)} missing, "
-                f"{len(self.orphaned)} orphaned, {len(self.stale)} stale, "
-                f"{len(self.wrong_state)} with a wrong index state")
+        return (
+            f"{self.companies} companies, {self.points} points: {len(self.missing)} missing, "
+            f"{len(self.orphaned)} orphaned, {len(self.stale)} stale, "
+            f"{len(self.wrong_state)} with a wrong index state"
+        )
 
 
 def current_hashes(progress=None):
@@ -299,10 +330,11 @@ def repair_index(drift, *, batch_size=None, progress=None):
         store.delete(drift.orphaned)
         if progress:
             progress(len(drift.orphaned))
-    report = index_companies(drift.missing + drift.stale, force=True, batch_size=batch_size,
-                             progress=progress)
+    report = index_companies(
+        drift.missing + drift.stale, force=True, batch_size=batch_size, progress=progress
+    )
     for start in range(0, len(drift.wrong_state), 1000):
-        chunk = drift.wrong_state[start:start + 1000]
+        chunk = drift.wrong_state[start : start + 1000]
         companies = list(Company.objects.filter(pk__in=chunk).only("updated_at", *POINT_FIELDS))
         _record_indexed(companies, {company.pk: point_hash(company) for company in companies})
         if progress:
@@ -328,7 +360,7 @@ def rebuild_index(*, batch_size=None, keep_old=False, progress=None):
     if progress:
         progress(len(companies) - len(todo))
     for start in range(0, len(todo), batch_size):
-        batch = todo[start:start + batch_size]
+        batch = todo[start : start + batch_size]
         _fill_next(batch)
         if progress:
             progress(len(batch))

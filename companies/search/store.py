@@ -177,8 +177,14 @@ def translate_errors(unavailable):
             try:
                 with self._lock:
                     return method(self, *args, **kwargs)
-            except (StoreUnavailable, StoreIncompatible, PointNotIndexed,
-                    TypeError, AttributeError, NameError):
+            except (
+                StoreUnavailable,
+                StoreIncompatible,
+                PointNotIndexed,
+                TypeError,
+                AttributeError,
+                NameError,
+            ):
                 raise
             except unavailable as exc:
                 raise StoreUnavailable(f"The search index is unavailable: {exc}") from exc
@@ -191,8 +197,9 @@ def translate_errors(unavailable):
 def ranked_point(point):
     """A search engine's scored point as a ``RankedPoint``."""
     payload = point.payload or {}
-    return RankedPoint(int(point.id), point.score, payload.get("city", ""),
-                       payload.get("city_name", ""))
+    return RankedPoint(
+        int(point.id), point.score, payload.get("city", ""), payload.get("city_name", "")
+    )
 
 
 def incompatibility(have, want):
@@ -203,8 +210,10 @@ def incompatibility(have, want):
     details = ", ".join(
         f"{key} is {have.get(key)!r}, this site uses {want[key]!r}" for key in mismatched
     )
-    return (f"The search index was built differently ({details}). "
-            "Run: python manage.py search_index --rebuild")
+    return (
+        f"The search index was built differently ({details}). "
+        "Run: python manage.py search_index --rebuild"
+    )
 
 
 _opened = (None, None)  # (settings it was opened with, store)
@@ -214,8 +223,14 @@ _store_lock = threading.Lock()
 def _store_settings():
     return tuple(
         search_setting(name)
-        for name in ("QDRANT_URL", "QDRANT_API_KEY", "QDRANT_PATH", "QDRANT_TIMEOUT",
-                     "COLLECTION", "EMBEDDED_ENGINE")
+        for name in (
+            "QDRANT_URL",
+            "QDRANT_API_KEY",
+            "QDRANT_PATH",
+            "QDRANT_TIMEOUT",
+            "COLLECTION",
+            "EMBEDDED_ENGINE",
+        )
     )
 
 

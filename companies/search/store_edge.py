@@ -15,15 +15,26 @@ import logging
 import os
 import shutil
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import qdrant_edge as edge
 
 from .store import (
-    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, RANKED_PAYLOAD, SENTENCES, SPARSE, CompanyStore,
-    PointNotIndexed, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
-    ranked_point, translate_errors,
+    DENSE,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    RANKED_PAYLOAD,
+    SENTENCES,
+    SPARSE,
+    CompanyStore,
+    PointNotIndexed,
+    StoreIncompatible,
+    StoreUnavailable,
+    in_use_message,
+    incompatibility,
+    ranked_point,
+    translate_errors,
 )
 
 logger = logging.getLogger(__name__)
@@ -45,13 +56,15 @@ class EdgeStore(CompanyStore):
         self._verified = None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._lock_file = open(self.path / ".lock", "a+")
+            self._lock_file = open(self.path / ".lock", "a+")  # noqa: SIM115 (held while open)
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             self._lock_file.close()
             raise StoreUnavailable(in_use_message(self.path)) from exc
         except OSError as exc:
-            raise StoreUnavailable(f"The search index folder {self.path} is unusable: {exc}") from exc
+            raise StoreUnavailable(
+                f"The search index folder {self.path} is unusable: {exc}"
+            ) from exc
 
     # State and shards ----------------------------------------------------------------------
 
@@ -86,18 +99,21 @@ class EdgeStore(CompanyStore):
         return json.loads((self.path / folder / METADATA_FILE).read_text())
 
     def _create_shard(self, metadata):
-        folder = f"{self.name}_{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
+        folder = f"{self.name}_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         size = metadata["dimension"]
         config = edge.EdgeConfig(
             vectors={
                 DENSE: edge.EdgeVectorParams(size=size, distance=edge.Distance.Cosine),
                 # Only ever used to rescore candidates: no HNSW graph needed.
                 SENTENCES: edge.EdgeVectorParams(
-                    size=size, distance=edge.Distance.Cosine,
+                    size=size,
+                    distance=edge.Distance.Cosine,
                     multivector_config=edge.MultiVectorConfig(
-                        comparator=edge.MultiVectorComparator.MaxSim),
-                    hnsw_config=edge.HnswIndexConfig(m=0, ef_construct=100,
-                                                     full_scan_threshold=10_000),
+                        comparator=edge.MultiVectorComparator.MaxSim
+                    ),
+                    hnsw_config=edge.HnswIndexConfig(
+                        m=0, ef_construct=100, full_scan_threshold=10_000
+                    ),
                 ),
             },
             sparse_vectors={SPARSE: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
@@ -185,9 +201,15 @@ class EdgeStore(CompanyStore):
         if not points:
             return
         edge_points = [
-            edge.Point(p.id, {DENSE: p.dense, SENTENCES: p.sentences,
-                              SPARSE: edge.SparseVector(indices=p.sparse[0], values=p.sparse[1])},
-                       p.payload)
+            edge.Point(
+                p.id,
+                {
+                    DENSE: p.dense,
+                    SENTENCES: p.sentences,
+                    SPARSE: edge.SparseVector(indices=p.sparse[0], values=p.sparse[1]),
+                },
+                p.payload,
+            )
             for p in points
         ]
         for shard in self._write_targets(only_next):
@@ -218,8 +240,11 @@ class EdgeStore(CompanyStore):
             return {}
         shard, hashes, offset = self._shard(folder), {}, None
         while True:
-            records, offset = shard.scroll(edge.ScrollRequest(
-                offset=offset, limit=SCROLL_PAGE, with_payload=["hash"], with_vector=False))
+            records, offset = shard.scroll(
+                edge.ScrollRequest(
+                    offset=offset, limit=SCROLL_PAGE, with_payload=["hash"], with_vector=False
+                )
+            )
             hashes.update({int(r.id): (r.payload or {}).get("hash", "") for r in records})
             if offset is None:
                 return hashes
@@ -237,8 +262,9 @@ class EdgeStore(CompanyStore):
 
     @_translate_errors
     def rank_batch(self, requests):
-        results = self._live().query_batch(edge.QueryBatchRequest(
-            [_query_request(request) for request in requests]))
+        results = self._live().query_batch(
+            edge.QueryBatchRequest([_query_request(request) for request in requests])
+        )
         return [[ranked_point(point) for point in points] for points in results]
 
     @_translate_errors
@@ -251,15 +277,23 @@ class EdgeStore(CompanyStore):
             must=_filter(cities).must if cities else None,
             must_not=[edge.HasIdCondition({point_id})],
         )
-        points = shard.query(edge.QueryRequest(
-            limit=limit, query=edge.Query.Nearest(records[0].vector[DENSE], using=DENSE),
-            filter=others, with_payload=RANKED_PAYLOAD))
+        points = shard.query(
+            edge.QueryRequest(
+                limit=limit,
+                query=edge.Query.Nearest(records[0].vector[DENSE], using=DENSE),
+                filter=others,
+                with_payload=RANKED_PAYLOAD,
+            )
+        )
         return [ranked_point(point) for point in points]
 
     @_translate_errors
     def city_counts(self, *, cities=(), terms=None, limit=100):
-        response = self._live().facet(edge.FacetRequest(
-            key="city_name", limit=limit, exact=True, filter=_filter(cities, terms)))
+        response = self._live().facet(
+            edge.FacetRequest(
+                key="city_name", limit=limit, exact=True, filter=_filter(cities, terms)
+            )
+        )
         return {hit.value: hit.count for hit in response.hits}
 
     def close(self):
@@ -272,8 +306,10 @@ class EdgeStore(CompanyStore):
 def _index_payload_fields(shard):
     """Create the payload indexes a shard lacks (a new one, or one made by an older version)."""
     present = set(shard.info().payload_schema)
-    for fields, schema in ((KEYWORD_FIELDS, edge.PayloadSchemaType.Keyword),
-                           (INTEGER_FIELDS, edge.PayloadSchemaType.Integer)):
+    for fields, schema in (
+        (KEYWORD_FIELDS, edge.PayloadSchemaType.Keyword),
+        (INTEGER_FIELDS, edge.PayloadSchemaType.Integer),
+    ):
         for field in fields:
             if field not in present:
                 shard.update(edge.UpdateOperation.create_field_index(field, schema))
@@ -293,27 +329,49 @@ def _query_request(request):
     query_filter = _filter(request.cities)
     sparse = _sparse(request.terms) if request.terms else None
     if request.dense is None:
-        return edge.QueryRequest(limit=request.limit, query=edge.Query.Nearest(sparse, using=SPARSE),
-                                 filter=query_filter, with_payload=RANKED_PAYLOAD)
+        return edge.QueryRequest(
+            limit=request.limit,
+            query=edge.Query.Nearest(sparse, using=SPARSE),
+            filter=query_filter,
+            with_payload=RANKED_PAYLOAD,
+        )
     dense = list(request.dense)
-    candidates = [edge.Prefetch(limit=request.candidates, filter=query_filter,
-                                query=edge.Query.Nearest(dense, using=DENSE))]
-    if sparse is not None:
-        candidates.append(edge.Prefetch(limit=request.candidates, filter=query_filter,
-                                        query=edge.Query.Nearest(sparse, using=SPARSE)))
-    pool = request.candidates * len(candidates)
-    scores = [
-        edge.Prefetch(limit=pool, prefetches=candidates,
-                      query=edge.Query.Nearest(dense, using=DENSE)),
-        edge.Prefetch(limit=pool, prefetches=candidates,
-                      query=edge.Query.Nearest([dense], using=SENTENCES)),
+    candidates = [
+        edge.Prefetch(
+            limit=request.candidates,
+            filter=query_filter,
+            query=edge.Query.Nearest(dense, using=DENSE),
+        )
     ]
     if sparse is not None:
-        scores.append(edge.Prefetch(limit=pool, prefetches=candidates,
-                                    query=edge.Query.Nearest(sparse, using=SPARSE)))
+        candidates.append(
+            edge.Prefetch(
+                limit=request.candidates,
+                filter=query_filter,
+                query=edge.Query.Nearest(sparse, using=SPARSE),
+            )
+        )
+    pool = request.candidates * len(candidates)
+    scores = [
+        edge.Prefetch(
+            limit=pool, prefetches=candidates, query=edge.Query.Nearest(dense, using=DENSE)
+        ),
+        edge.Prefetch(
+            limit=pool, prefetches=candidates, query=edge.Query.Nearest([dense], using=SENTENCES)
+        ),
+    ]
+    if sparse is not None:
+        scores.append(
+            edge.Prefetch(
+                limit=pool, prefetches=candidates, query=edge.Query.Nearest(sparse, using=SPARSE)
+            )
+        )
     return edge.QueryRequest(
-        limit=request.limit, prefetches=scores, query=_fusion(request, len(scores)),
-        filter=query_filter, score_threshold=request.score_threshold,
+        limit=request.limit,
+        prefetches=scores,
+        query=_fusion(request, len(scores)),
+        filter=query_filter,
+        score_threshold=request.score_threshold,
         with_payload=RANKED_PAYLOAD,
     )
 
@@ -336,19 +394,32 @@ def _fusion(request, parts):
     ]
     if parts == 3:
         keyword = var("$score[2]")
-        formula.append(edge.Expression.Mult([
-            const(fusion.keyword_weight),
-            edge.Expression.Div(keyword, edge.Expression.Sum(
-                [keyword, const(fusion.keyword_saturation)]), 0.0),
-        ]))
+        formula.append(
+            edge.Expression.Mult(
+                [
+                    const(fusion.keyword_weight),
+                    edge.Expression.Div(
+                        keyword,
+                        edge.Expression.Sum([keyword, const(fusion.keyword_saturation)]),
+                        0.0,
+                    ),
+                ]
+            )
+        )
     if request.name_key:
-        formula.append(edge.Expression.Mult([
-            const(fusion.name_boost),
-            edge.Expression.Condition(edge.FieldCondition(
-                key="name_key", match=edge.MatchValue(request.name_key))),
-        ]))
-    return edge.Formula(edge.Expression.Sum(formula),
-                        defaults={f"$score[{i}]": 0.0 for i in range(parts)})
+        formula.append(
+            edge.Expression.Mult(
+                [
+                    const(fusion.name_boost),
+                    edge.Expression.Condition(
+                        edge.FieldCondition(key="name_key", match=edge.MatchValue(request.name_key))
+                    ),
+                ]
+            )
+        )
+    return edge.Formula(
+        edge.Expression.Sum(formula), defaults={f"$score[{i}]": 0.0 for i in range(parts)}
+    )
 
 
 def _filter(cities=(), terms=None):

@@ -8,7 +8,7 @@ runs the same code, which is how the tests exercise this path on machines withou
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from qdrant_client import QdrantClient, models
@@ -16,9 +16,20 @@ from qdrant_client.http.exceptions import ApiException
 
 from .conf import search_setting
 from .store import (
-    DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, RANKED_PAYLOAD, SENTENCES, SPARSE, CompanyStore,
-    PointNotIndexed, StoreIncompatible, StoreUnavailable, in_use_message, incompatibility,
-    ranked_point, translate_errors,
+    DENSE,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    RANKED_PAYLOAD,
+    SENTENCES,
+    SPARSE,
+    CompanyStore,
+    PointNotIndexed,
+    StoreIncompatible,
+    StoreUnavailable,
+    in_use_message,
+    incompatibility,
+    ranked_point,
+    translate_errors,
 )
 
 logger = logging.getLogger(__name__)
@@ -26,7 +37,8 @@ SCROLL_PAGE = 1000
 
 
 _translate_errors = translate_errors(
-    (ApiException, httpx.HTTPError, OSError, RuntimeError, ValueError))
+    (ApiException, httpx.HTTPError, OSError, RuntimeError, ValueError)
+)
 
 
 class QdrantServerStore(CompanyStore):
@@ -41,15 +53,19 @@ class QdrantServerStore(CompanyStore):
 
     @classmethod
     def for_server(cls, url, *, api_key, timeout, alias):
-        client = QdrantClient(url=url, api_key=api_key or None, timeout=timeout,
-                              check_compatibility=False)
+        client = QdrantClient(
+            url=url, api_key=api_key or None, timeout=timeout, check_compatibility=False
+        )
         return cls(client, alias, embedded=False)
 
     @classmethod
     def for_local_path(cls, path, *, alias):
         try:
-            client = QdrantClient(location=":memory:") if path == ":memory:" else QdrantClient(
-                path=str(path))
+            client = (
+                QdrantClient(location=":memory:")
+                if path == ":memory:"
+                else QdrantClient(path=str(path))
+            )
         except RuntimeError as exc:
             raise StoreUnavailable(in_use_message(path)) from exc
         return cls(client, alias, embedded=True)
@@ -97,13 +113,25 @@ class QdrantServerStore(CompanyStore):
     def finish_rebuild(self, *, keep_old=False):
         aliases = self._aliases()
         target, old = aliases[self.next_alias], aliases.get(self.alias)
-        self.client.update_collection_aliases(change_aliases_operations=[
-            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.next_alias)),
-            *([models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=self.alias))]
-              if old else []),
-            models.CreateAliasOperation(create_alias=models.CreateAlias(
-                collection_name=target, alias_name=self.alias)),
-        ])
+        self.client.update_collection_aliases(
+            change_aliases_operations=[
+                models.DeleteAliasOperation(
+                    delete_alias=models.DeleteAlias(alias_name=self.next_alias)
+                ),
+                *(
+                    [
+                        models.DeleteAliasOperation(
+                            delete_alias=models.DeleteAlias(alias_name=self.alias)
+                        )
+                    ]
+                    if old
+                    else []
+                ),
+                models.CreateAliasOperation(
+                    create_alias=models.CreateAlias(collection_name=target, alias_name=self.alias)
+                ),
+            ]
+        )
         if old and not keep_old:
             self.client.delete_collection(old)
         self._verified = None
@@ -118,12 +146,15 @@ class QdrantServerStore(CompanyStore):
         self._verified = None
 
     def _drop_alias_and_collection(self, alias, collection):
-        self.client.update_collection_aliases(change_aliases_operations=[
-            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))])
+        self.client.update_collection_aliases(
+            change_aliases_operations=[
+                models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))
+            ]
+        )
         self.client.delete_collection(collection)
 
     def _create_collection(self, metadata):
-        name = f"{self.alias}_{datetime.now(timezone.utc):%Y%m%d%H%M%S%f}"
+        name = f"{self.alias}_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         size = metadata["dimension"]
         self.client.create_collection(
             name,
@@ -131,9 +162,11 @@ class QdrantServerStore(CompanyStore):
                 DENSE: models.VectorParams(size=size, distance=models.Distance.COSINE),
                 # Only ever used to rescore candidates: no HNSW graph needed.
                 SENTENCES: models.VectorParams(
-                    size=size, distance=models.Distance.COSINE,
+                    size=size,
+                    distance=models.Distance.COSINE,
                     multivector_config=models.MultiVectorConfig(
-                        comparator=models.MultiVectorComparator.MAX_SIM),
+                        comparator=models.MultiVectorComparator.MAX_SIM
+                    ),
                     hnsw_config=models.HnswConfigDiff(m=0),
                 ),
             },
@@ -150,16 +183,22 @@ class QdrantServerStore(CompanyStore):
         if self.embedded:  # local mode has no payload indexes (and warns)
             return
         present = set(self.client.get_collection(collection).payload_schema or {})
-        for fields, schema in ((KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
-                               (INTEGER_FIELDS, models.PayloadSchemaType.INTEGER)):
+        for fields, schema in (
+            (KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
+            (INTEGER_FIELDS, models.PayloadSchemaType.INTEGER),
+        ):
             for field in fields:
                 if field not in present:
                     self.client.create_payload_index(collection, field, schema)
 
     def _switch_alias(self, alias, collection):
-        self.client.update_collection_aliases(change_aliases_operations=[
-            models.CreateAliasOperation(create_alias=models.CreateAlias(
-                collection_name=collection, alias_name=alias))])
+        self.client.update_collection_aliases(
+            change_aliases_operations=[
+                models.CreateAliasOperation(
+                    create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)
+                )
+            ]
+        )
 
     def _write_targets(self, only_next):
         next_collection = self._aliases().get(self.next_alias)
@@ -176,8 +215,11 @@ class QdrantServerStore(CompanyStore):
         structs = [
             models.PointStruct(
                 id=p.id,
-                vector={DENSE: p.dense, SENTENCES: p.sentences,
-                        SPARSE: models.SparseVector(indices=p.sparse[0], values=p.sparse[1])},
+                vector={
+                    DENSE: p.dense,
+                    SENTENCES: p.sentences,
+                    SPARSE: models.SparseVector(indices=p.sparse[0], values=p.sparse[1]),
+                },
                 payload=p.payload,
             )
             for p in points
@@ -196,8 +238,9 @@ class QdrantServerStore(CompanyStore):
         target = self._aliases().get(self.next_alias) if next_index else self.alias
         hashes, offset = {}, None
         while True:
-            records, offset = self.client.scroll(target, limit=SCROLL_PAGE, offset=offset,
-                                                 with_payload=["hash"], with_vectors=False)
+            records, offset = self.client.scroll(
+                target, limit=SCROLL_PAGE, offset=offset, with_payload=["hash"], with_vectors=False
+            )
             hashes.update({int(r.id): (r.payload or {}).get("hash", "") for r in records})
             if offset is None:
                 return hashes
@@ -216,7 +259,8 @@ class QdrantServerStore(CompanyStore):
     @_translate_errors
     def rank_batch(self, requests):
         responses = self.client.query_batch_points(
-            self.alias, requests=[_query_request(request) for request in requests])
+            self.alias, requests=[_query_request(request) for request in requests]
+        )
         return [[ranked_point(point) for point in response.points] for response in responses]
 
     @_translate_errors
@@ -225,7 +269,9 @@ class QdrantServerStore(CompanyStore):
             response = self.client.query_points(
                 self.alias,
                 query=models.RecommendQuery(recommend=models.RecommendInput(positive=[point_id])),
-                using=DENSE, query_filter=_filter(cities), limit=limit,
+                using=DENSE,
+                query_filter=_filter(cities),
+                limit=limit,
                 with_payload=RANKED_PAYLOAD,
             )
         except (ValueError, ApiException) as exc:
@@ -236,8 +282,13 @@ class QdrantServerStore(CompanyStore):
 
     @_translate_errors
     def city_counts(self, *, cities=(), terms=None, limit=100):
-        response = self.client.facet(self.alias, key="city_name",
-                                     facet_filter=_filter(cities, terms), limit=limit, exact=True)
+        response = self.client.facet(
+            self.alias,
+            key="city_name",
+            facet_filter=_filter(cities, terms),
+            limit=limit,
+            exact=True,
+        )
         return {hit.value: hit.count for hit in response.hits}
 
     def close(self):
@@ -249,25 +300,36 @@ def _query_request(request):
     query_filter = _filter(request.cities)
     sparse = _sparse(request.terms) if request.terms else None
     if request.dense is None:
-        return models.QueryRequest(query=sparse, using=SPARSE, filter=query_filter,
-                                   limit=request.limit, with_payload=RANKED_PAYLOAD)
+        return models.QueryRequest(
+            query=sparse,
+            using=SPARSE,
+            filter=query_filter,
+            limit=request.limit,
+            with_payload=RANKED_PAYLOAD,
+        )
     dense = list(request.dense)
-    candidates = [models.Prefetch(query=dense, using=DENSE, filter=query_filter,
-                                  limit=request.candidates)]
+    candidates = [
+        models.Prefetch(query=dense, using=DENSE, filter=query_filter, limit=request.candidates)
+    ]
     if sparse is not None:
-        candidates.append(models.Prefetch(query=sparse, using=SPARSE, filter=query_filter,
-                                          limit=request.candidates))
+        candidates.append(
+            models.Prefetch(
+                query=sparse, using=SPARSE, filter=query_filter, limit=request.candidates
+            )
+        )
     pool = request.candidates * len(candidates)
     scores = [
         models.Prefetch(prefetch=candidates, query=dense, using=DENSE, limit=pool),
         models.Prefetch(prefetch=candidates, query=[dense], using=SENTENCES, limit=pool),
     ]
     if sparse is not None:
-        scores.append(models.Prefetch(prefetch=candidates, query=sparse, using=SPARSE,
-                                      limit=pool))
+        scores.append(models.Prefetch(prefetch=candidates, query=sparse, using=SPARSE, limit=pool))
     return models.QueryRequest(
-        prefetch=scores, query=_fusion(request, len(scores)), filter=query_filter,
-        limit=request.limit, score_threshold=request.score_threshold,
+        prefetch=scores,
+        query=_fusion(request, len(scores)),
+        filter=query_filter,
+        limit=request.limit,
+        score_threshold=request.score_threshold,
         with_payload=RANKED_PAYLOAD,
     )
 
@@ -286,31 +348,52 @@ def _fusion(request, parts):
         models.MultExpression(mult=[fusion.sentence_weight, "$score[1]"]),
     ]
     if parts == 3:
-        formula.append(models.MultExpression(mult=[
-            fusion.keyword_weight,
-            models.DivExpression(div=models.DivParams(
-                left="$score[2]",
-                right=models.SumExpression(sum=["$score[2]", fusion.keyword_saturation]),
-            )),
-        ]))
+        formula.append(
+            models.MultExpression(
+                mult=[
+                    fusion.keyword_weight,
+                    models.DivExpression(
+                        div=models.DivParams(
+                            left="$score[2]",
+                            right=models.SumExpression(
+                                sum=["$score[2]", fusion.keyword_saturation]
+                            ),
+                        )
+                    ),
+                ]
+            )
+        )
     if request.name_key:
-        formula.append(models.MultExpression(mult=[
-            fusion.name_boost,
-            models.FieldCondition(key="name_key", match=models.MatchValue(value=request.name_key)),
-        ]))
-    return models.FormulaQuery(formula=models.SumExpression(sum=formula),
-                               defaults={f"$score[{i}]": 0.0 for i in range(parts)})
+        formula.append(
+            models.MultExpression(
+                mult=[
+                    fusion.name_boost,
+                    models.FieldCondition(
+                        key="name_key", match=models.MatchValue(value=request.name_key)
+                    ),
+                ]
+            )
+        )
+    return models.FormulaQuery(
+        formula=models.SumExpression(sum=formula),
+        defaults={f"$score[{i}]": 0.0 for i in range(parts)},
+    )
 
 
 def _filter(cities=(), terms=None):
     """Points in any of ``cities`` (if given) containing any of ``terms`` (if given); the terms
     as one "should" condition each, as in store_edge."""
-    must = ([models.FieldCondition(key="city", match=models.MatchAny(any=list(cities)))]
-            if cities else [])
+    must = (
+        [models.FieldCondition(key="city", match=models.MatchAny(any=list(cities)))]
+        if cities
+        else []
+    )
     should = None
     if terms is not None:
-        should = [models.FieldCondition(key="terms", match=models.MatchValue(value=term))
-                  for term in terms]
+        should = [
+            models.FieldCondition(key="terms", match=models.MatchValue(value=term))
+            for term in terms
+        ]
         if not should:  # no term: nothing matches
             must.append(models.FieldCondition(key="terms", match=models.MatchAny(any=[])))
     return models.Filter(must=must or None, should=should or None) if must or should else None

@@ -18,8 +18,13 @@ from companies.search.indexing import index_companies, open_index, remove_compan
 from tests.conftest import indexed_demo
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def chromium_path():
@@ -66,8 +71,9 @@ def demo_data(demo_snapshot, live_server, settings):
     added = list(Company.objects.exclude(pk__in=original).values_list("pk", flat=True))
     remove_companies(added)
     indexed = open_index().payloads(list(original))
-    changed = [pk for pk, row in original.items()
-               if indexed.get(pk, {}).get("hash") != row["indexed_hash"]]
+    changed = [
+        pk for pk, row in original.items() if indexed.get(pk, {}).get("hash") != row["indexed_hash"]
+    ]
     if changed:
         for pk in changed:
             Company.objects.filter(pk=pk).update(**original[pk])

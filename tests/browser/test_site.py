@@ -122,8 +122,12 @@ def test_autocomplete_with_the_mouse_and_a_plain_search(page):
 
 
 def test_reads_well_on_a_phone(new_context, screenshot):
-    phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                        device_scale_factor=2).new_page()
+    phone = new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    ).new_page()
     phone.goto("/search/?q=software+for+restaurants")
     expect(cards(phone).first).to_be_visible()
     assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -174,7 +178,8 @@ def test_editor_imports_a_file(page, screenshot, tmp_path):
     page.get_by_label("Startups data file").set_input_files(upload)
     page.get_by_role("button", name="Import").click()
     expect(page.get_by_role("heading", level=2)).to_have_text(
-        "Imported: 1 created, 0 updated, 0 unchanged, 1 rejected")
+        "Imported: 1 created, 0 updated, 0 unchanged, 1 rejected"
+    )
     expect(page.locator(".rejected-rows")).to_have_text("Line 2: link is missing")
     expect(page.locator(".import-result")).to_contain_text("1 indexed")
     screenshot(page, "admin-import")

@@ -23,8 +23,9 @@ def running_worker(broker_url):
     celery_app.conf.broker_url = broker_url
     celery_app.close()  # drop connections made with the previous broker
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False,
-                          shutdown_timeout=60) as worker:
+        with start_worker(
+            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60
+        ) as worker:
             yield worker
     finally:
         celery_app.conf.broker_url = previous
@@ -66,9 +67,21 @@ class RedisServer:
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for(lambda: self._ping(), timeout=10, message="redis-server to start")
 

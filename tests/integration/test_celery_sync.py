@@ -60,10 +60,9 @@ def test_index_down_keeps_the_save_and_the_retry_fixes_it(celery_worker):
 
 
 def test_rolled_back_transaction_queues_nothing(celery_worker):
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            make_company("Zephyr Labs", description=NEW_TEXT)
-            raise RuntimeError("request failed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_company("Zephyr Labs", description=NEW_TEXT)
+        raise RuntimeError("request failed")
     marker = make_company("Marker Co", description="Bakery supplies wholesale.")
     # Tasks run in order on the single worker: once the marker is indexed, anything queued
     # before it has run too.

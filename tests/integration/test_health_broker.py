@@ -21,7 +21,9 @@ def test_not_ready_once_the_broker_stops(client, own_redis, celery_sync, search_
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"] == {
-        "status": "error", "error": "OperationalError",
-        "ms": response.json()["checks"]["broker"]["ms"]}
+        "status": "error",
+        "error": "OperationalError",
+        "ms": response.json()["checks"]["broker"]["ms"],
+    }
     own_redis.start()
     assert client.get("/readyz").status_code == 200

@@ -38,14 +38,18 @@ def indexed_count():
 
 def test_index_down_during_50_writes_then_check_is_exact_and_repair_makes_it_zero(celery_sync):
     with running_worker(celery_sync):
-        existing = [make_company(f"Existing {i}", description=f"Existing company number {i}.")
-                    for i in range(30)]
+        existing = [
+            make_company(f"Existing {i}", description=f"Existing company number {i}.")
+            for i in range(30)
+        ]
         wait_for(lambda: indexed_count() == 30, message="the first 30 indexed")
     store = indexing.open_index()
     with store_held_elsewhere(store):
         with running_worker(celery_sync):
-            created = [make_company(f"Created {i}", description=f"Brand new venture {i}.")
-                       for i in range(20)]
+            created = [
+                make_company(f"Created {i}", description=f"Brand new venture {i}.")
+                for i in range(20)
+            ]
             updated = existing[:15]
             for company in updated:
                 company.description = f"Rewritten: {company.name} now sells garden tools."
@@ -56,8 +60,10 @@ def test_index_down_during_50_writes_then_check_is_exact_and_repair_makes_it_zer
                 company.delete()
             # Every database write succeeded, whatever the index did.
             assert Company.objects.count() == 35
-            wait_for(lambda: Company.objects.filter(index_status=IndexStatus.FAILED).count() == 35,
-                     message="the failed attempts recorded")
+            wait_for(
+                lambda: Company.objects.filter(index_status=IndexStatus.FAILED).count() == 35,
+                message="the failed attempts recorded",
+            )
         # The worker is stopped; drop the retries it handed back to the broker.
         redis.Redis.from_url(celery_sync).flushdb()
 
@@ -82,18 +88,32 @@ def test_rebuild_killed_midway_resumes_without_duplicates_or_gaps(celery_sync, t
     close_store()  # the rebuilding process takes the store
 
     database = django_settings.DATABASES["default"]
-    env = {**os.environ, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "searchsite.settings",
-           "DATABASE_URL": (f"postgres://{database['USER']}@{database['HOST']}:"
-                            f"{database['PORT'] or 5432}/{database['NAME']}"),
-           "QDRANT_PATH": django_settings.COMPANY_SEARCH["QDRANT_PATH"],
-           "EMBEDDING_MODEL_DIR": django_settings.COMPANY_SEARCH["MODEL_DIR"]}
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "DJANGO_SETTINGS_MODULE": "searchsite.settings",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        "QDRANT_PATH": django_settings.COMPANY_SEARCH["QDRANT_PATH"],
+        "EMBEDDING_MODEL_DIR": django_settings.COMPANY_SEARCH["MODEL_DIR"],
+    }
     env.pop("CELERY_BROKER_URL", None)
     rebuild = subprocess.Popen(
         [sys.executable, "manage.py", "search_index", "--rebuild", "--batch-size", "20"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     state_file = Path(env["QDRANT_PATH"]) / "companies.json"
-    wait_for(lambda: json.loads(state_file.read_text()).get("next"), timeout=60,
-             message="the rebuild to start")
+    wait_for(
+        lambda: json.loads(state_file.read_text()).get("next"),
+        timeout=60,
+        message="the rebuild to start",
+    )
     time.sleep(3)  # some batches in
     rebuild.send_signal(signal.SIGKILL)
     rebuild.wait()
@@ -120,7 +140,8 @@ def test_searches_and_writes_during_a_rebuild(celery_sync):
     with running_worker(celery_sync):
         errors, answered = [], []
         rebuild = threading.Thread(
-            target=lambda: _record_errors(errors, indexing.rebuild_index, batch_size=10))
+            target=lambda: _record_errors(errors, indexing.rebuild_index, batch_size=10)
+        )
         rebuild.start()
         wait_for(lambda: get_store().rebuild_target(), message="the rebuild to start")
         added = make_company("Midway Robotics", description="Robot lawnmowers for golf courses.")
@@ -164,7 +185,9 @@ def test_broker_restarted_during_a_burst_loses_nothing(settings, tmp_path, own_r
                 own_redis.stop()
             if i == 40:
                 own_redis.start()
-            companies.append(make_company(f"Burst {i}", description=f"Burst company {i} sells maps."))
+            companies.append(
+                make_company(f"Burst {i}", description=f"Burst company {i} sells maps.")
+            )
         assert Company.objects.count() == 60  # every save succeeded
         time.sleep(2)
     drift = indexing.check_index()
@@ -176,8 +199,11 @@ def test_broker_restarted_during_a_burst_loses_nothing(settings, tmp_path, own_r
 
 def test_a_delete_whose_task_fails_once_is_gone_after_the_retry(celery_sync):
     retries = []
-    task_retry.connect(lambda request=None, **kw: retries.append(request.task), weak=False,
-                       dispatch_uid="record-retries")
+    task_retry.connect(
+        lambda request=None, **kw: retries.append(request.task),
+        weak=False,
+        dispatch_uid="record-retries",
+    )
     try:
         with running_worker(celery_sync):
             company = make_company("Doomed Co", description="Underwater hotels for tourists.")
@@ -188,8 +214,11 @@ def test_a_delete_whose_task_fails_once_is_gone_after_the_retry(celery_sync):
                 company.delete()
                 wait_for(lambda: "companies.remove" in retries, message="a failed attempt")
                 assert not Company.objects.filter(pk=pk).exists()
-            wait_for(lambda: pk not in get_store().point_hashes(), timeout=60,
-                     message="the retry to remove the point")
+            wait_for(
+                lambda: pk not in get_store().point_hashes(),
+                timeout=60,
+                message="the retry to remove the point",
+            )
         assert get_store().count() == 0
         assert search_companies("underwater hotel").count == 0
     finally:

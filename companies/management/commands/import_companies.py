@@ -5,9 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from companies.importing import ImportFileError, import_companies
-from companies.search.indexing import index_companies, optimize_index
-from companies.search.conf import search_setting
 from companies.progress import progress_bar
+from companies.search.conf import search_setting
+from companies.search.indexing import index_companies, optimize_index
 
 
 class Command(BaseCommand):
@@ -19,11 +19,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument(
-            "--batch-size", type=int, default=None,
+            "--batch-size",
+            type=int,
+            default=None,
             help="Companies embedded and written to the index per batch.",
         )
         parser.add_argument(
-            "--no-index", action="store_true",
+            "--no-index",
+            action="store_true",
             help="Only write the database; leave indexing to search_index --repair.",
         )
 
@@ -38,7 +41,9 @@ class Command(BaseCommand):
         except ImportFileError as exc:
             raise CommandError(f"{file}: {exc} Nothing was imported.") from None
         except DatabaseError as exc:
-            raise CommandError(f"The database refused the import: {exc}. Nothing was imported.") from None
+            raise CommandError(
+                f"The database refused the import: {exc}. Nothing was imported."
+            ) from None
         for row in result.rejected:
             self.stderr.write(f"{file}: rejected {row}")
         self.stdout.write(f"Database: {result.summary}.")
@@ -46,9 +51,9 @@ class Command(BaseCommand):
         if not no_index and result.company_ids:
             self._index(result.company_ids, batch_size or search_setting("BATCH_SIZE"))
         elapsed = time.monotonic() - started
-        self.stdout.write(self.style.SUCCESS(
-            f"Imported {file.name} in {elapsed:.1f}s: {result.summary}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"Imported {file.name} in {elapsed:.1f}s: {result.summary}.")
+        )
 
     def _index(self, pks, batch_size):
         with progress_bar(total=len(pks), desc="Indexing", unit="company") as bar:

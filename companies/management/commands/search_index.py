@@ -18,23 +18,41 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         actions = parser.add_mutually_exclusive_group(required=True)
-        actions.add_argument("--check", action="store_true",
-                             help="Count missing, orphaned and stale points; exit 1 on drift.")
-        actions.add_argument("--repair", action="store_true",
-                             help="Fix exactly the drift --check finds, in batches.")
-        actions.add_argument("--rebuild", action="store_true",
-                             help="Build a new index from the database, then switch to it.")
-        actions.add_argument("--clear", action="store_true",
-                             help="Delete the index; every company becomes pending.")
-        parser.add_argument("--batch-size", type=int, default=None,
-                            help="Companies embedded and written per batch.")
-        parser.add_argument("--keep-old", action="store_true",
-                            help="With --rebuild: keep the previous index after the switch.")
-        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
-                            help="With --clear: do not ask for confirmation.")
+        actions.add_argument(
+            "--check",
+            action="store_true",
+            help="Count missing, orphaned and stale points; exit 1 on drift.",
+        )
+        actions.add_argument(
+            "--repair", action="store_true", help="Fix exactly the drift --check finds, in batches."
+        )
+        actions.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="Build a new index from the database, then switch to it.",
+        )
+        actions.add_argument(
+            "--clear", action="store_true", help="Delete the index; every company becomes pending."
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=None, help="Companies embedded and written per batch."
+        )
+        parser.add_argument(
+            "--keep-old",
+            action="store_true",
+            help="With --rebuild: keep the previous index after the switch.",
+        )
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="With --clear: do not ask for confirmation.",
+        )
 
-    def handle(self, *args, check, repair, rebuild, clear, batch_size, keep_old, interactive,
-               **options):
+    def handle(
+        self, *args, check, repair, rebuild, clear, batch_size, keep_old, interactive, **options
+    ):
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         started = time.monotonic()
@@ -57,8 +75,11 @@ class Command(BaseCommand):
         if not drift.clean:
             raise CommandError(
                 "The index has drifted from the database. Fix it with: "
-                + ("python manage.py search_index --rebuild" if drift.incompatible
-                   else "python manage.py search_index --repair")
+                + (
+                    "python manage.py search_index --rebuild"
+                    if drift.incompatible
+                    else "python manage.py search_index --repair"
+                )
             )
         self.stdout.write(self.style.SUCCESS("The index matches the database."))
 
@@ -80,22 +101,28 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("The index matches the database."))
 
     def _rebuild(self, batch_size, keep_old):
-        with progress_bar(total=Company.objects.count(), desc="Rebuilding",
-                          unit="company") as bar:
-            old = indexing.rebuild_index(batch_size=batch_size, keep_old=keep_old,
-                                         progress=bar.update)
+        with progress_bar(total=Company.objects.count(), desc="Rebuilding", unit="company") as bar:
+            old = indexing.rebuild_index(
+                batch_size=batch_size, keep_old=keep_old, progress=bar.update
+            )
         drift = indexing.check_index()
         kept = f" The previous index {old} was kept." if keep_old and old else ""
-        self.stdout.write(self.style.SUCCESS(f"Switched to the new index: {drift.summary()}.{kept}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Switched to the new index: {drift.summary()}.{kept}")
+        )
 
     def _clear(self, interactive):
         if interactive:
-            answer = input("This deletes the search index; searches find nothing until it is "
-                           "rebuilt. Type 'yes' to continue: ")
+            answer = input(
+                "This deletes the search index; searches find nothing until it is "
+                "rebuilt. Type 'yes' to continue: "
+            )
             if answer.strip().lower() != "yes":
                 raise CommandError("Cancelled.")
         indexing.clear_index()
-        self.stdout.write(self.style.SUCCESS(
-            "The index is deleted; every company is pending. Rebuild it with: "
-            "python manage.py search_index --rebuild"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "The index is deleted; every company is pending. Rebuild it with: "
+                "python manage.py search_index --rebuild"
+            )
+        )
