@@ -148,22 +148,6 @@ class Company(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
-        super().clean()
-        self.normalize()
-        key = website_key(self.link)
-        if key and Company.objects.filter(website_key=key).exclude(pk=self.pk).exists():
-            raise ValidationError({"link": "Another company already has this website."})
-        if not self.slug and self.name:
-            self.slug = unique_slug(self.name, exclude_pk=self.pk)
-
-    def normalize(self):
-        """Trim and collapse the one-line fields, and derive the keys from them."""
-        self.name = one_line(self.name)
-        self.city = one_line(self.city)
-        self.city_key = text_key(self.city)[:400]
-        self.website_key = website_key(self.link)
-
     def save(self, *args, expected_version=None, **kwargs):
         """Save the record; an existing one by an UPDATE of its content fields only.
 
@@ -207,6 +191,25 @@ class Company(models.Model):
         if updating:
             self.refresh_from_db(fields=["version"])
 
+    def get_absolute_url(self):
+        return reverse("companies:detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        super().clean()
+        self.normalize()
+        key = website_key(self.link)
+        if key and Company.objects.filter(website_key=key).exclude(pk=self.pk).exists():
+            raise ValidationError({"link": "Another company already has this website."})
+        if not self.slug and self.name:
+            self.slug = unique_slug(self.name, exclude_pk=self.pk)
+
+    def normalize(self):
+        """Trim and collapse the one-line fields, and derive the keys from them."""
+        self.name = one_line(self.name)
+        self.city = one_line(self.city)
+        self.city_key = text_key(self.city)[:400]
+        self.website_key = website_key(self.link)
+
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):
         expected = getattr(self, "_expected_version", None)
         if expected is not None:
@@ -218,9 +221,6 @@ class Company(models.Model):
         if type(self)._base_manager.using(using).filter(pk=pk_val).exists():
             raise StaleVersion(f"Company {pk_val} changed since version {expected}.")
         raise CompanyGone(f"Company {pk_val} was deleted.")
-
-    def get_absolute_url(self):
-        return reverse("companies:detail", kwargs={"slug": self.slug})
 
 
 def unique_slug(name, exclude_pk=None):
