@@ -19,12 +19,20 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from companies.models import CompanyGone, StaleVersion
+
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 SERVER_ERROR = "Internal server error. It has been logged; please try again later."
 BAD_REQUEST = "Bad request."
 NOT_FOUND = "Not found."
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The company changed since you read it: read it again, then retry."
+    default_code = "precondition_failed"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -37,6 +45,10 @@ def exception_handler(exc, context):
         exc = PayloadTooLarge(
             f"The request body is too large: at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
         )
+    elif isinstance(exc, CompanyGone):  # deleted while this request was under way
+        exc = exceptions.NotFound(NOT_FOUND)
+    elif isinstance(exc, StaleVersion):
+        exc = PreconditionFailed()
     elif isinstance(exc, SuspiciousOperation):  # e.g. too many query parameters
         exc = exceptions.ParseError(BAD_REQUEST)
     response = drf_exception_handler(exc, context)
