@@ -216,6 +216,14 @@ class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
                 "time; please try again."
             ) from None
 
+    def update(self, instance, validated_data):
+        """Write only the fields the request sent: a concurrent request that changed other
+        fields keeps its change."""
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.save(update_fields=list(validated_data))
+        return instance
+
     def _raise_conflicts(self):
         others = Company.objects.exclude(pk=self.instance.pk if self.instance else None)
         errors = {}
