@@ -262,10 +262,20 @@ def test_the_schema_describes_every_endpoint(client):
     search = schema["paths"]["/api/search/"]["get"]
     city = next(p for p in search["parameters"] if p["name"] == "city")
     assert city["schema"]["type"] == "array"  # repeated: ?city=a&city=b
-    assert set(search["responses"]) == {"200", "400", "401", "429", "503"}
+    assert set(search["responses"]) == {"200", "400", "401", "405", "406", "429", "503"}
     assert "Retry-After" in search["responses"]["429"]["headers"]
     create = schema["paths"]["/api/companies/"]["post"]
-    assert set(create["responses"]) == {"201", "400", "401", "403", "409", "413", "415"}
+    assert set(create["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "405",
+        "406",
+        "409",
+        "413",
+        "415",
+    }
     assert {"tokenAuth": []} in create["security"] and {} not in create["security"]
     request_body = schema["components"]["schemas"]["CompanyRequest"]
     assert request_body["required"] == ["link", "name"]

@@ -1,6 +1,8 @@
 """What drf-spectacular cannot find out from the views by itself, so that ``/api/schema/`` says
-exactly what the API does: error bodies, the 429 ``Retry-After`` header, anonymous reads of
-companies, non-blank text, the URL check (in requests only) and bodies without unknown keys.
+exactly what the API does: error bodies (with the 405 and 406 every operation can answer), the
+429 ``Retry-After`` header, ``ETag``/``If-Match``/``Location``, anonymous reads of companies,
+non-blank text, the URL check (in requests only), bodies without unknown keys, and response
+fields marked required, as every one of them is always sent.
 """
 
 from drf_spectacular import openapi
@@ -9,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import permissions, serializers
 
+from .preconditions import IF_MATCH_PATTERN
 from .serializers import (
     HTTP_URL_PATTERN,
     NON_BLANK_PATTERN,
@@ -17,8 +20,27 @@ from .serializers import (
     StrictBodyMixin,
 )
 
+ALWAYS_POSSIBLE = (405, 406)
+
 
 class AutoSchema(openapi.AutoSchema):
+    def _map_basic_serializer(self, serializer, direction):
+        """In responses every field is sent, so every field is required (drf-spectacular only
+        marks the required and the read-only ones)."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "response" and schema.get("properties"):
+            schema["required"] = list(schema["properties"])
+        return schema
+
+    def _get_response_bodies(self, direction="response"):
+        """Every operation's responses, plus the 405 and 406 any of them can answer."""
+        responses = super()._get_response_bodies(direction)
+        for code in ALWAYS_POSSIBLE:
+            responses.setdefault(
+                str(code), self._get_response_for_code(_ERRORS[code], str(code), None, direction)
+            )
+        return responses
+
     def get_auth(self):
         """Mark reads open to anonymous clients also under DjangoModelPermissionsOrAnonReadOnly
         (drf-spectacular knows AllowAny and IsAuthenticatedOrReadOnly only)."""
@@ -55,7 +77,7 @@ class FieldErrorsExtension(OpenApiSerializerExtension):
             "additionalProperties": {
                 "oneOf": [messages, {"type": "object", "additionalProperties": messages}],
             },
-            "example": {"link": ["Enter a valid URL starting with http:// or https://."]},
+            "example": {"link": ["Enter a valid URL."]},
         }
 
 
@@ -110,6 +132,31 @@ RETRY_AFTER = OpenApiParameter(
     required=True,
     description="Seconds to wait before the next request.",
 )
+ETAG = OpenApiParameter(
+    "ETag",
+    {"type": "string", "pattern": r'^"[0-9]+"$'},
+    OpenApiParameter.HEADER,
+    response=[200, 201],
+    required=True,
+    description='The company\'s version as a strong entity tag (`"7"`); send it back as '
+    "If-Match to change or delete only that version.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    {"type": "string", "pattern": IF_MATCH_PATTERN},
+    OpenApiParameter.HEADER,
+    description='Write only if the company is still at this version: its ETag (`"7"`), '
+    "several comma-separated, or `*` for any version. Compared strongly: a weak tag "
+    '(`W/"7"`) never matches. 412 when no tag matches, 400 when the header is malformed.',
+)
+LOCATION = OpenApiParameter(
+    "Location",
+    {"type": "string", "format": "uri"},
+    OpenApiParameter.HEADER,
+    response=[201],
+    required=True,
+    description="The new company's URL in this API.",
+)
 
 _ERRORS = {
     400: OpenApiResponse(ERROR_OR_FIELD_ERRORS, "Invalid parameters or body."),
@@ -126,6 +173,16 @@ _ERRORS = {
     409: OpenApiResponse(
         ERROR_OR_FIELD_ERRORS,
         "Another company already has this website or slug (messages per field).",
+    ),
+    405: OpenApiResponse(ErrorSerializer, "This path does not take this method (see Allow)."),
+    406: OpenApiResponse(
+        ErrorSerializer,
+        "The Accept header asks for a media type other than JSON (application/json).",
+    ),
+    412: OpenApiResponse(
+        ErrorSerializer,
+        "If-Match names no current version: the company changed since it was read. Nothing "
+        "was written; read it again (its ETag), then retry.",
     ),
     413: OpenApiResponse(ErrorSerializer, "The request body is too large."),
     415: OpenApiResponse(ErrorSerializer, "The body is not JSON (Content-Type application/json)."),
