@@ -5,11 +5,16 @@ non-blank text, the URL check (in requests only), bodies without unknown keys, a
 fields marked required, as every one of them is always sent.
 """
 
+import functools
+import sys
+
 from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
 from rest_framework import permissions, serializers
+
+from companies.models import is_visible, validate_visible
 
 from .preconditions import IF_MATCH_PATTERN
 from .serializers import (
@@ -32,6 +37,23 @@ class AutoSchema(openapi.AutoSchema):
             schema["required"] = list(schema["properties"])
         return schema
 
+    def _insert_field_validators(self, field, schema):
+        """Patterns for two of the model's validators.
+
+        - ``validate_visible``: a pattern matching a visible character (``visible_pattern``).
+        - Links: no ``format: uri``, as the model's URLValidator takes IRIs (non-ASCII paths),
+          which that format refuses; ``HttpURLFieldExtension`` documents them instead (in
+          requests, where a blank link is the other ``oneOf`` case; in responses any string).
+        """
+        super()._insert_field_validators(field, schema)
+        if validate_visible in field.validators and "pattern" in schema:
+            schema["pattern"] = visible_pattern()
+        if isinstance(field, HttpURLField):
+            for variant in [schema, *schema.get("oneOf", [])]:
+                variant.pop("format", None)
+            if "oneOf" in schema and "pattern" not in schema["oneOf"][0]:
+                schema.update(schema.pop("oneOf")[0])
+
     def _get_response_bodies(self, direction="response"):
         """Every operation's responses, plus the 405 and 406 any of them can answer."""
         responses = super()._get_response_bodies(direction)
@@ -52,6 +74,25 @@ class AutoSchema(openapi.AutoSchema):
         if anonymous_reads and self.method in permissions.SAFE_METHODS and {} not in auths:
             auths.append({})
         return auths
+
+
+@functools.cache
+def visible_pattern():
+    """A pattern that text matches when it holds a character ``models.is_visible`` takes:
+    the model's rule, spelt out as the ranges of such characters (built once, on first use)."""
+    ranges, start = [], None
+    for code in range(sys.maxunicode + 2):
+        visible = code <= sys.maxunicode and is_visible(chr(code))
+        if visible and start is None:
+            start = code
+        elif not visible and start is not None:
+            ranges.append((start, code - 1))
+            start = None
+
+    def char(code):
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    return "[" + "".join(f"{char(a)}-{char(b)}" if a < b else char(a) for a, b in ranges) + "]"
 
 
 class ErrorSerializer(serializers.Serializer):
