@@ -6,12 +6,12 @@ only if nobody changed it since: otherwise 412, and nothing is written. The tag 
 record's content; the index state (``index_status``, ``indexed_at``) may change under it.
 
 If-Match follows RFC 9110: ``*`` or a comma-separated list of entity tags, compared strongly (a
-weak tag, ``W/"7"``, never matches). A header that is neither is answered 400.
+weak tag, ``W/"7"``, never matches). A header that is neither names no version either, so it is
+answered 412 as well, with a message saying what is wrong with it: the condition it states is
+false, and a client retrying its write only after a fresh read is what both cases need.
 """
 
 import re
-
-from rest_framework.exceptions import ParseError
 
 from .errors import PreconditionFailed
 
@@ -19,10 +19,6 @@ _TAG_TEXT = r'(?:W/)?"[\x21\x23-\x7e]*"'  # printable ASCII but the quote (RFC 9
 _TAG = re.compile(_TAG_TEXT)
 _SEPARATORS = re.compile(r"[ \t,]*")  # RFC 9110's list rule allows empty elements: "1", , "2"
 _END_OF_ELEMENT = re.compile(r"[ \t]*(?:,|$)")
-# The same grammar as one pattern, for the OpenAPI schema.
-IF_MATCH_PATTERN = (
-    rf"^(?:[ \t]*\*[ \t]*|[ \t,]*{_TAG_TEXT}[ \t]*(?:,[ \t,]*{_TAG_TEXT}[ \t]*)*(?:,[ \t,]*)?)$"
-)
 MALFORMED = 'Malformed If-Match header: send * or entity tags in double quotes, e.g. "3".'
 
 
@@ -35,9 +31,9 @@ def expected_version(request, company):
     """The version a conditional write of ``company`` must still find, or None to write
     unconditionally (no If-Match, or ``*``, which any existing company matches).
 
-    Raises ParseError (400) for a malformed header and PreconditionFailed (412) when no tag is
-    ``company``'s current one. The version returned is the one just read: the write itself
-    checks it again, so a change in between is a 412 too.
+    Raises PreconditionFailed (412) when no tag is ``company``'s current one, or the header is
+    malformed (with a message saying so). The version returned is the one just read: the write
+    itself checks it again, so a change in between is a 412 too.
     """
     header = request.headers.get("If-Match")
     if header is None:
@@ -52,7 +48,7 @@ def expected_version(request, company):
 def entity_tags(header):
     """The entity tags of an If-Match list, in one left-to-right pass (headers can be long).
 
-    Raises ParseError (400) unless the header is one or more tags separated by commas.
+    Raises PreconditionFailed (412) unless the header is one or more tags separated by commas.
     """
     tags, position = [], 0
     while True:
@@ -62,9 +58,9 @@ def entity_tags(header):
         tag = _TAG.match(header, position)
         end = tag and _END_OF_ELEMENT.match(header, tag.end())
         if not end:
-            raise ParseError(MALFORMED)
+            raise PreconditionFailed(MALFORMED)
         tags.append(tag.group())
         position = end.end()
     if not tags:
-        raise ParseError(MALFORMED)
+        raise PreconditionFailed(MALFORMED)
     return tags

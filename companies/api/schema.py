@@ -16,7 +16,6 @@ from rest_framework import permissions, serializers
 
 from companies.models import is_visible, validate_visible
 
-from .preconditions import IF_MATCH_PATTERN
 from .serializers import (
     HTTP_URL_PATTERN,
     NON_BLANK_PATTERN,
@@ -184,11 +183,12 @@ ETAG = OpenApiParameter(
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    {"type": "string", "pattern": IF_MATCH_PATTERN},
+    OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     description='Write only if the company is still at this version: its ETag (`"7"`), '
     "several comma-separated, or `*` for any version. Compared strongly: a weak tag "
-    '(`W/"7"`) never matches. 412 when no tag matches, 400 when the header is malformed.',
+    '(`W/"7"`) never matches. 412 when no tag matches, and when the header is not `*` or a '
+    "list of entity tags (a condition that names no version is false; the message says so).",
 )
 LOCATION = OpenApiParameter(
     "Location",
@@ -222,8 +222,9 @@ _ERRORS = {
     ),
     412: OpenApiResponse(
         ErrorSerializer,
-        "If-Match names no current version: the company changed since it was read. Nothing "
-        "was written; read it again (its ETag), then retry.",
+        "If-Match names no current version: the company changed since it was read (or the "
+        "header is not `*` or a list of entity tags, which the message says). Nothing was "
+        "written; read the company again (its ETag), then retry.",
     ),
     413: OpenApiResponse(ErrorSerializer, "The request body is too large."),
     415: OpenApiResponse(ErrorSerializer, "The body is not JSON (Content-Type application/json)."),

@@ -155,7 +155,7 @@ WRITE_ERRORS = (400, 401, 403, 409, 413, 415)
 CONDITIONAL = (
     "Send the `ETag` of your last read as `If-Match` to make the change only if nobody changed "
     "the company since (412 otherwise, and nothing is written); `If-Match: *` matches any "
-    "version. A malformed If-Match is answered 400."
+    "version. A malformed If-Match is a 412 too, with a message saying so."
 )
 
 
@@ -215,7 +215,7 @@ CONDITIONAL = (
         parameters=[COMPANY_ID, IF_MATCH],
         responses={
             204: OpenApiResponse(description="Deleted; it leaves the search index too."),
-            **errors(400, 401, 403, 404, 412),
+            **errors(401, 403, 404, 412),
         },
     ),
 )
