@@ -127,7 +127,9 @@ ENDPOINTS = {
         "/api/search/", ("q", "mode", "city"), ("limit", "offset"), {"q": "parking"}
     ),
     "api_suggest": Endpoint("/api/suggest/", ("q",), ("limit",), {"q": "spot"}),
-    "api_companies": Endpoint("/api/companies/", ("city", "ordering"), ("limit", "offset")),
+    "api_companies": Endpoint(
+        "/api/companies/", ("city", "ordering", "searchable"), ("limit", "offset")
+    ),
     "api_company": Endpoint("/api/companies/{pk}/", ("x",)),
     "api_similar": Endpoint("/api/companies/{pk}/similar/", (), ("limit",)),
     "api_schema": Endpoint("/api/schema/", ("format", "lang"), allowed=frozenset({200, 400, 404})),
