@@ -241,10 +241,13 @@ def import_companies(data, *, progress=None):
             if company is None:
                 slug = free_slug(values["name"], taken_slugs)
                 taken_slugs.add(slug)
-                to_create.append(Company(**values, slug=slug, website_key=key))
+                new = Company(**values, slug=slug)
+                new.normalize()  # the keys (city, website): bulk writes skip save()
+                to_create.append(new)
             elif any(getattr(company, name) != value for name, value in values.items()):
                 for name, value in values.items():
                     setattr(company, name, value)
+                company.normalize()
                 company.updated_at = now
                 to_update.append(company)
             else:
@@ -253,7 +256,9 @@ def import_companies(data, *, progress=None):
             if progress and handled % 500 == 0:
                 progress(handled)
         created = Company.objects.bulk_create(to_create, batch_size=500)
-        Company.objects.bulk_update(to_update, UPDATABLE_FIELDS + ["updated_at"], batch_size=500)
+        Company.objects.bulk_update(
+            to_update, [*UPDATABLE_FIELDS, "city_key", "updated_at"], batch_size=500
+        )
         if progress:
             progress(len(cleaned))
     result.created, result.updated = len(created), len(to_update)

@@ -127,7 +127,9 @@ ENDPOINTS = {
         "/api/search/", ("q", "mode", "city"), ("limit", "offset"), {"q": "parking"}
     ),
     "api_suggest": Endpoint("/api/suggest/", ("q",), ("limit",), {"q": "spot"}),
-    "api_companies": Endpoint("/api/companies/", ("city", "ordering"), ("limit", "offset")),
+    "api_companies": Endpoint(
+        "/api/companies/", ("city", "ordering", "searchable"), ("limit", "offset")
+    ),
     "api_company": Endpoint("/api/companies/{pk}/", ("x",)),
     "api_similar": Endpoint("/api/companies/{pk}/similar/", (), ("limit",)),
     "api_schema": Endpoint("/api/schema/", ("format", "lang"), allowed=frozenset({200, 400, 404})),
@@ -309,6 +311,34 @@ ODD_WRITES = {
     "delete-home": ("DELETE", "/", {405}),
 }
 
+# If-Match values no write may pass with (the sample company is at version 1): stale, weak,
+# malformed, huge. Each is sent with a valid change; every one must be refused, 412.
+ODD_IF_MATCH = {
+    "empty": "",
+    "spaces": "   ",
+    "stale": '"2"',
+    "weak": 'W/"1"',
+    "unquoted": "1",
+    "leading_zero": '"01"',
+    "unclosed": '"1',
+    "no_separator": '"1""1"',
+    "star_in_list": '*, "1"',
+    "stars": "**",
+    "garbage": "not an etag",
+    "crlf": '"2"\r\nX-Injected: 1',
+    "latin1": '"\xff"',
+    "nul": '"1\x00"',
+    "sql": '"\' OR 1=1 --"',
+    "huge_etag": '"' + "9" * 100_000 + '"',
+    "huge_list": ", ".join(['"2"'] * 10_000),
+    "huge_separators": '"2"' + " ," * 50_000,
+}
+IF_MATCH_WRITES = {
+    "put": ("PUT", {"name": "X", "link": "https://battery-test.example"}),
+    "patch": ("PATCH", {"name": "X"}),
+    "delete": ("DELETE", None),
+}
+
 # Admin forms (a superuser's session) sent values their fields refuse: redisplayed with errors.
 ADMIN_COMPANY_FORM = {
     "name": "Battery Test Co",
@@ -464,6 +494,19 @@ class BadInputBattery:
             headers={"Authorization": f"Token {editor_token}"},
         )
         assert_answered(response, allowed)
+
+    @pytest.mark.parametrize("method", IF_MATCH_WRITES)
+    @pytest.mark.parametrize("if_match", ODD_IF_MATCH)
+    def test_odd_if_match(self, method, if_match, sample, editor_token):
+        http_method, body = IF_MATCH_WRITES[method]
+        response = Client(raise_request_exception=False).generic(
+            http_method,
+            f"/api/companies/{sample.pk}/",
+            json.dumps(body) if body else "",
+            content_type="application/json",
+            headers={"Authorization": f"Token {editor_token}", "If-Match": ODD_IF_MATCH[if_match]},
+        )
+        assert_answered(response, {412})
 
     @pytest.mark.parametrize("case", BAD_ADMIN_FORMS)
     def test_admin_add_form(self, case, admin):

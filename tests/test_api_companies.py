@@ -87,6 +87,8 @@ def test_read_one_company(client, demo_companies):
         "link",
         "image_url",
         "tags",
+        "searchable",
+        "version",
         "created_at",
         "updated_at",
         "index_status",

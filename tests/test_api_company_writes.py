@@ -131,14 +131,14 @@ def test_slugs_are_derived_unique_or_taken_as_given(client, editor_token):
         ({"name": "Acme"}, "link", "This field is required."),
         ({"name": "   ", "link": "https://a.example"}, "name", "This field may not be blank."),
         ({"name": "A" * 201, "link": "https://a.example"}, "name", "no more than 200"),
-        ({"name": "Acme", "link": "ftp://a.example"}, "link", "http:// or https://"),
-        ({"name": "Acme", "link": "javascript:alert(1)"}, "link", "http:// or https://"),
-        ({"name": "Acme", "link": "https://"}, "link", "http:// or https://"),
+        ({"name": "Acme", "link": "ftp://a.example"}, "link", "Enter a valid URL."),
+        ({"name": "Acme", "link": "javascript:alert(1)"}, "link", "Enter a valid URL."),
+        ({"name": "Acme", "link": "https://"}, "link", "Enter a valid URL."),
         ({"name": "Acme", "link": "https://a.example/" + "x" * 500}, "link", "no more than 500"),
         (
             {"name": "Acme", "link": "https://a.example", "image_url": "data:image/png;base64,AA"},
             "image_url",
-            "http:// or https://",
+            "Enter a valid URL.",
         ),
         ({"name": "Acme", "link": "https://a.example", "slug": "not a slug"}, "slug", "slug"),
         (
@@ -352,7 +352,14 @@ def test_a_read_body_sent_back_unchanged_is_refused(client, editor_token):
         headers={"Authorization": f"Token {editor_token}"},
     )
     assert response.status_code == 400
-    assert set(response.json()) == {"id", "created_at", "updated_at", "index_status", "indexed_at"}
+    assert set(response.json()) == {
+        "id",
+        "version",
+        "created_at",
+        "updated_at",
+        "index_status",
+        "indexed_at",
+    }
 
 
 def test_a_change_that_changes_nothing_writes_nothing(

@@ -262,10 +262,20 @@ def test_the_schema_describes_every_endpoint(client):
     search = schema["paths"]["/api/search/"]["get"]
     city = next(p for p in search["parameters"] if p["name"] == "city")
     assert city["schema"]["type"] == "array"  # repeated: ?city=a&city=b
-    assert set(search["responses"]) == {"200", "400", "401", "429", "503"}
+    assert set(search["responses"]) == {"200", "400", "401", "405", "406", "429", "503"}
     assert "Retry-After" in search["responses"]["429"]["headers"]
     create = schema["paths"]["/api/companies/"]["post"]
-    assert set(create["responses"]) == {"201", "400", "401", "403", "409", "413", "415"}
+    assert set(create["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "405",
+        "406",
+        "409",
+        "413",
+        "415",
+    }
     assert {"tokenAuth": []} in create["security"] and {} not in create["security"]
     request_body = schema["components"]["schemas"]["CompanyRequest"]
     assert request_body["required"] == ["link", "name"]
@@ -287,3 +297,65 @@ def test_the_documentation_page_uses_only_local_assets(client):
     assert assets and all(asset.startswith("/static/") for asset in assets), assets
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+def test_every_response_field_is_required_in_the_schema(client):
+    """Every field of every response body is always sent, so the schema says so: clients may
+    rely on ``required``, and generated client types need no optional fields."""
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+    response_refs = {
+        content["schema"].get("$ref", content["schema"].get("items", {}).get("$ref"))
+        for item in schema["paths"].values()
+        for operation in item.values()
+        for response in operation["responses"].values()
+        for content in response.get("content", {}).values()
+    }
+    names = {ref.rsplit("/", 1)[1] for ref in response_refs if ref}
+    pending = list(names)
+    while pending:  # and the components they hold
+        for value in components[pending.pop()].get("properties", {}).values():
+            ref = value.get("$ref") or value.get("items", {}).get("$ref")
+            if ref and ref.rsplit("/", 1)[1] not in names:
+                names.add(ref.rsplit("/", 1)[1])
+                pending.append(ref.rsplit("/", 1)[1])
+    assert {"Company", "PaginatedCompanyList", "SearchResults", "SearchHit", "Facets"} <= names
+    assert {"CityFacet", "SimilarResults", "Suggestions", "Suggestion", "Error"} <= names
+    for name in names:
+        properties = components[name].get("properties")
+        if properties:
+            assert sorted(components[name].get("required", [])) == sorted(properties), name
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/companies/", "/api/companies/{pk}/", "/api/search/?q=x", "/api/suggest/?q=x"]
+)
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "image/png"])
+def test_an_accept_header_without_json_is_a_json_406(client, path, accept):
+    company = Company.objects.create(name="Acme", link="https://acme.example")
+    response = client.get(path.format(pk=company.pk), headers={"Accept": accept})
+    assert_json_error(response, 406)
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", "/api/"),
+        ("delete", "/api/"),
+        ("post", "/api/schema/"),
+        ("delete", "/api/docs/"),
+        ("patch", "/api/companies/"),
+        ("put", "/api/companies/{pk}/similar/"),
+    ],
+)
+def test_a_wrong_method_on_any_api_path_is_a_json_405(client, editor_token, method, path):
+    company = Company.objects.create(name="Acme", link="https://acme.example")
+    headers = {"Authorization": f"Token {editor_token}"}
+    response = getattr(client, method)(path.format(pk=company.pk), headers=headers)
+    assert_json_error(response, 405)
+    assert response["Allow"]
+
+
+def test_the_schema_and_its_page_answer_json_errors_too(client):
+    assert_json_error(client.get("/api/schema/", headers={"Accept": "text/html"}), 406)
+    assert_json_error(client.get("/api/docs/", headers={"Accept": "application/json"}), 406)

@@ -30,6 +30,12 @@ class LimitOffsetPagination(pagination.LimitOffsetPagination):
     def get_offset(self, request):
         return self._page["offset"]
 
+    def get_paginated_response_schema(self, schema):
+        """All four keys are always sent (``next`` and ``previous`` as null at the ends)."""
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = list(page["properties"])
+        return page
+
     def get_schema_operation_parameters(self, view):
         limit, offset = super().get_schema_operation_parameters(view)
         limit["schema"].update(minimum=1, maximum=self.max_limit, default=self.default_limit)

@@ -1,9 +1,7 @@
-import re
-
-from django.db import IntegrityError, transaction
+from django.core.validators import MaxLengthValidator
+from django.db import IntegrityError, models, transaction
 from rest_framework import exceptions, serializers, status
 
-from companies.importing import MAX_DESCRIPTION
 from companies.models import Company, website_key
 from companies.search.query import (
     DEFAULT_MODE,
@@ -17,24 +15,26 @@ from companies.search.query import (
 
 ORDERINGS = ("name", "created_at", "updated_at", "city")
 NOT_A_STRING = serializers.CharField.default_error_messages["invalid"]
+NOT_A_BOOLEAN = serializers.BooleanField.default_error_messages["invalid"]
 
 
 # The characters Python counts as whitespace (and DRF trims), spelt out: JavaScript's \s, which
 # OpenAPI patterns use, is a different set.
 WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK_PATTERN = f"[^{WHITESPACE}]"
-# A website address as the API accepts it and its schema documents it: http or https, an optional
+# A website address as the API's schema documents it for requests: http or https, an optional
 # user:password@, a host name (localhost, or dot-separated labels ending in a top-level domain;
 # internationalized names in their xn-- form), an optional port, then an optional path, query
-# and fragment without whitespace or control characters. The host part is ASCII, as
-# urllib.parse (and so models.website_key) needs it to be.
+# and fragment without whitespace or control characters. Documentation only: what decides is
+# the model's validator (``companies.models.http_url``), which accepts every address this
+# pattern describes.
 _USER = r"[A-Za-z0-9\-._~!$&'()*+,;=%]"
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
 _TLD = r"(?:[a-zA-Z]{2,63}|xn--[a-zA-Z0-9]{1,59})"
 _PATH = r"[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 HTTP_URL_PATTERN = (
     rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_USER}+(?::{_USER}*)?@)?"
-    rf"(?:localhost|(?:{_LABEL}\.){{1,10}}{_TLD})(?::[0-9]{{1,5}})?(?:[/?#]{_PATH}*)?$"
+    rf"(?:localhost|(?:{_LABEL}\.){{1,2}}{_TLD})(?::[0-9]{{1,5}})?(?:[/?#]{_PATH}*)?$"
 )
 
 
@@ -52,20 +52,19 @@ class NonBlankCharField(serializers.CharField):
 
 
 class HttpURLField(serializers.CharField):
-    """A website address (``HTTP_URL_PATTERN``): links are shown to people and opened by
-    browsers, so only http and https.
+    """A website address, checked by the model field's own validators (http and https only).
 
-    The check is not one of the field's validators, so drf-spectacular leaves it to
-    ``HttpURLFieldExtension``, which documents it for requests only: stored links may predate
-    it (imports, the admin).
+    DRF would swap a model URLField's validators for its URLValidator, which also takes ftp; this
+    field keeps the model's. ``HttpURLFieldExtension`` documents it (``HTTP_URL_PATTERN``) for
+    requests only: stored links may predate the rule (imports, the admin).
     """
 
-    default_error_messages = {"invalid": "Enter a valid URL starting with http:// or https://."}
-
     def run_validators(self, value):
-        super().run_validators(value)  # the length first, so the pattern never meets a long text
-        if not re.search(HTTP_URL_PATTERN, value):
-            self.fail("invalid")
+        try:
+            super().run_validators(value)
+        except serializers.ValidationError as exc:
+            # The model field's default URLValidator and its http(s) one say the same thing.
+            raise serializers.ValidationError(list(dict.fromkeys(exc.detail))) from None
 
 
 class CityListField(serializers.ListField):
@@ -106,7 +105,14 @@ class SuggestParamsSerializer(serializers.Serializer):
 
 class CompanyListParamsSerializer(serializers.Serializer):
     city = CityListField(
-        help_text="Only companies in these cities (case-insensitive); repeat for several.",
+        help_text="Only companies in these cities (case, accents' encoding and width do not "
+        "matter: évora finds Évora); repeat for several.",
+    )
+    searchable = serializers.ChoiceField(
+        choices=["true", "false"],
+        required=False,
+        help_text="Only searchable (true) or unsearchable (false) companies. Without the "
+        "companies.change_company permission, unsearchable companies are never listed.",
     )
     ordering = serializers.ChoiceField(
         choices=[prefix + field for field in ORDERINGS for prefix in ("", "-")],
@@ -120,7 +126,8 @@ class StrictBodyMixin:
 
     Keys that are not writable fields are errors, not silently dropped: otherwise a misspelt
     field name (``"descripton"``) or a read-only one would look like a successful update that
-    did nothing. Text fields take JSON strings only, not numbers turned into text.
+    did nothing. Text fields take JSON strings only, not numbers turned into text, and boolean
+    fields ``true`` and ``false`` only, not ``1`` or ``"yes"``.
     """
 
     def to_internal_value(self, data):
@@ -134,6 +141,8 @@ class StrictBodyMixin:
                     errors[key] = ["This field is read-only."]
                 elif isinstance(field, serializers.CharField) and not isinstance(value, str):
                     errors[key] = [NOT_A_STRING]
+                elif isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+                    errors[key] = [NOT_A_BOOLEAN]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
@@ -146,29 +155,16 @@ class StrictBodyMixin:
 class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
     """A company record.
 
-    ``id``, the timestamps and the index state are read-only: sending them is an error, like
-    sending an unknown field. The website (``link``) and the ``slug`` are unique.
+    ``id``, ``version``, the timestamps and the index state are read-only: sending them is an
+    error, like sending an unknown field. The website (``link``) and the ``slug`` are unique.
+    Every field's rules (lengths, a visible name, http(s) links) are the model's.
     """
 
-    name = NonBlankCharField(max_length=200)
     slug = serializers.SlugField(
         max_length=220,
         required=False,
         allow_blank=True,
         help_text="The company's URL name; derived from the name when missing or empty. Unique.",
-    )
-    description = serializers.CharField(
-        max_length=MAX_DESCRIPTION,
-        required=False,
-        allow_blank=True,
-    )
-    link = HttpURLField(
-        max_length=500,
-        help_text="The company's website; one company per website (scheme, www. and a trailing "
-        "slash do not matter).",
-    )
-    image_url = HttpURLField(
-        max_length=500, required=False, allow_blank=True, help_text="Logo URL."
     )
 
     class Meta:
@@ -182,16 +178,58 @@ class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
             "link",
             "image_url",
             "tags",
+            "searchable",
+            "version",
             "created_at",
             "updated_at",
             "index_status",
             "indexed_at",
         ]
-        read_only_fields = ["id", "created_at", "updated_at", "index_status", "indexed_at"]
+        read_only_fields = [
+            "id",
+            "version",
+            "created_at",
+            "updated_at",
+            "index_status",
+            "indexed_at",
+        ]
         extra_kwargs = {
+            "link": {
+                "required": True,
+                "allow_blank": False,
+                "help_text": "The company's website; one company per website (scheme, www. and "
+                "a trailing slash do not matter).",
+            },
+            "searchable": {
+                "help_text": "false keeps the record but takes it out of search and every "
+                "public list and page; only users with companies.change_company see it then."
+            },
+            "version": {
+                "help_text": "Goes up by one with every change; the ETag header carries it, "
+                "and If-Match sends it back."
+            },
             "index_status": {"help_text": "pending until the search index has the last change."},
             "indexed_at": {"help_text": "When the search index last took this company's text."},
         }
+
+    def build_standard_field(self, field_name, model_field):
+        """The model's field rules, with two corrections to DRF's mapping.
+
+        DRF replaces a URLField's validators with its own URLValidator (which takes ftp), so
+        links get ``HttpURLField`` with the model field's validators; text that may not be
+        blank is documented as such (``NonBlankCharField``).
+        """
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if isinstance(model_field, models.URLField):
+            field_class = HttpURLField
+            kwargs["validators"] = [
+                validator
+                for validator in model_field.validators
+                if not isinstance(validator, MaxLengthValidator)  # max_length says it
+            ]
+        elif field_class is serializers.CharField and not model_field.blank:
+            field_class = NonBlankCharField
+        return field_class, kwargs
 
     def save(self, **kwargs):
         """Save through the model (so the index follows), answering 409 for a taken website or
@@ -221,7 +259,10 @@ class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
         fields keeps its change."""
         for name, value in validated_data.items():
             setattr(instance, name, value)
-        instance.save(update_fields=list(validated_data))
+        instance.save(
+            update_fields=list(validated_data),
+            expected_version=self.context.get("expected_version"),
+        )
         return instance
 
     def _raise_conflicts(self):

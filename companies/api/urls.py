@@ -1,6 +1,4 @@
 from django.urls import include, path, re_path
-from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from . import errors, views
@@ -9,10 +7,10 @@ router = SimpleRouter(trailing_slash=True)
 router.register("companies", views.CompanyViewSet, basename="company")
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="api-docs"), name="api-root"),
+    path("", views.ApiRootView.as_view(), name="api-root"),
     path("search/", views.SearchView.as_view(), name="api-search"),
     path("suggest/", views.SuggestView.as_view(), name="api-suggest"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", views.SchemaView.as_view(), name="api-schema"),
     path("docs/", views.DocsView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
     # Last: any other path under /api/ is a JSON 404. Only paths ending in a slash, so that

@@ -1,22 +1,26 @@
 """The JSON API: thin views over the search service (``companies.search.query``) and the model.
 
 Reads are public. Writes need a user with the model's permission (DjangoModelPermissions); they
-go through ``Company.save``/``delete``, so the signals keep the search index in step.
+go through ``Company.save``/``delete``, so the signals keep the search index in step. Company
+reads and writes carry the version as ``ETag``; writes honour ``If-Match`` (``preconditions``).
 """
 
 import functools
 import logging
-import operator
 
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from drf_spectacular.views import SpectacularSwaggerView
-from rest_framework import permissions, status, viewsets
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from companies.models import Company
+from companies.models import Company, text_key
 from companies.search.query import (
     InvalidSearch,
     search_companies,
@@ -25,7 +29,17 @@ from companies.search.query import (
 )
 from companies.search.store import PointNotIndexed, StoreIncompatible, StoreUnavailable
 
-from .schema import COMPANY_ID, RETRY_AFTER, ErrorSerializer, errors
+from .errors import NOT_FOUND, PreconditionFailed
+from .preconditions import etag, expected_version
+from .schema import (
+    COMPANY_ID,
+    ETAG,
+    IF_MATCH,
+    LOCATION,
+    RETRY_AFTER,
+    ErrorSerializer,
+    errors,
+)
 from .serializers import (
     CompanyListParamsSerializer,
     CompanySerializer,
@@ -138,18 +152,32 @@ class SuggestView(APIView):
 
 
 WRITE_ERRORS = (400, 401, 403, 409, 413, 415)
+CONDITIONAL = (
+    "Send the `ETag` of your last read as `If-Match` to make the change only if nobody changed "
+    "the company since (412 otherwise, and nothing is written); `If-Match: *` matches any "
+    "version. A malformed If-Match is a 412 too, with a message saying so."
+)
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List companies",
-        description="All companies, a page at a time, optionally only those in some cities.",
+        description=(
+            "All companies, a page at a time, optionally only those in some cities. Companies "
+            "with `searchable: false` are listed only to users with the "
+            "`companies.change_company` permission."
+        ),
         parameters=[CompanyListParamsSerializer],
         responses={200: CompanySerializer(many=True), **errors(400, 401)},
     ),
     retrieve=extend_schema(
         summary="Read a company",
-        parameters=[COMPANY_ID],
+        description=(
+            "The `ETag` header carries the company's `version`, for `If-Match` in a later "
+            "write. A company with `searchable: false` is 404 to users without the "
+            "`companies.change_company` permission."
+        ),
+        parameters=[COMPANY_ID, ETAG],
         responses={200: CompanySerializer, **errors(401, 404)},
     ),
     create=extend_schema(
@@ -157,29 +185,37 @@ WRITE_ERRORS = (400, 401, 403, 409, 413, 415)
         description=(
             "Needs the `companies.add_company` permission. The slug is derived from the name "
             "when not given. The company is indexed once the write is committed "
-            "(`index_status` says when)."
+            "(`index_status` says when). `Location` is the new company's URL; `ETag` its "
+            "version."
         ),
+        parameters=[ETAG, LOCATION],
         responses={201: CompanySerializer, **errors(*WRITE_ERRORS)},
     ),
     update=extend_schema(
         summary="Replace a company",
-        description="Needs the `companies.change_company` permission. The index follows.",
-        parameters=[COMPANY_ID],
-        responses={200: CompanySerializer, **errors(*WRITE_ERRORS, 404)},
+        description=(
+            "Needs the `companies.change_company` permission. The index follows. " + CONDITIONAL
+        ),
+        parameters=[COMPANY_ID, IF_MATCH, ETAG],
+        responses={200: CompanySerializer, **errors(*WRITE_ERRORS, 404, 412)},
     ),
     partial_update=extend_schema(
         summary="Change some fields of a company",
-        description="Needs the `companies.change_company` permission. The index follows.",
-        parameters=[COMPANY_ID],
-        responses={200: CompanySerializer, **errors(*WRITE_ERRORS, 404)},
+        description=(
+            "Needs the `companies.change_company` permission. Only the fields sent are "
+            "written, so concurrent changes of other fields are kept. The index follows. "
+            + CONDITIONAL
+        ),
+        parameters=[COMPANY_ID, IF_MATCH, ETAG],
+        responses={200: CompanySerializer, **errors(*WRITE_ERRORS, 404, 412)},
     ),
     destroy=extend_schema(
         summary="Delete a company",
-        description="Needs the `companies.delete_company` permission.",
-        parameters=[COMPANY_ID],
+        description="Needs the `companies.delete_company` permission. " + CONDITIONAL,
+        parameters=[COMPANY_ID, IF_MATCH],
         responses={
             204: OpenApiResponse(description="Deleted; it leaves the search index too."),
-            **errors(401, 403, 404),
+            **errors(401, 403, 404, 412),
         },
     ),
 )
@@ -189,17 +225,69 @@ class CompanyViewSet(viewsets.ModelViewSet):
     serializer_class = CompanySerializer
     permission_classes = [permissions.DjangoModelPermissionsOrAnonReadOnly]
     lookup_value_regex = r"[0-9]{1,18}"
+    expected_version = None  # of the write under way, from If-Match
+
+    def get_queryset(self):
+        """Unsearchable companies exist only for those who may change them."""
+        user = getattr(self.request, "user", None)
+        if user is not None and user.has_perm("companies.change_company"):
+            return Company.objects.all()
+        return Company.objects.searchable()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "expected_version": self.expected_version}
 
     def list(self, request):
         args = _validated(CompanyListParamsSerializer, request)
         companies = self.get_queryset()
-        cities = {" ".join(city.split()) for city in args["city"] if city.strip()}
+        cities = {text_key(city) for city in args["city"]} - {""}
         if cities:
-            companies = companies.filter(
-                functools.reduce(operator.or_, (Q(city__iexact=city) for city in cities))
-            )
+            companies = companies.filter(city_key__in=cities)
+        if "searchable" in args:
+            companies = companies.filter(searchable=args["searchable"] == "true")
         page = self.paginate_queryset(companies.order_by(args["ordering"], "id"))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        company = self.get_object()
+        return _company_response(company, self.get_serializer(company).data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        company = serializer.save()
+        location = request.build_absolute_uri(reverse("company-detail", args=[company.pk]))
+        return _company_response(
+            company, serializer.data, status=status.HTTP_201_CREATED, Location=location
+        )
+
+    def update(self, request, *args, partial=False, **kwargs):
+        company = self.get_object()
+        self.expected_version = expected_version(request, company)
+        serializer = self.get_serializer(company, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        company = serializer.save()
+        return _company_response(company, serializer.data)
+
+    def destroy(self, request, *args, **kwargs):
+        """Delete, with If-Match only the version it names.
+
+        The row is first claimed by an UPDATE that changes nothing, conditional on the version:
+        it locks the row (or, on SQLite, the database) until the delete commits, so no change
+        can slip in between the check and the delete.
+        """
+        company = self.get_object()
+        version = expected_version(request, company)
+        with transaction.atomic():
+            claimed = Company.objects.filter(pk=company.pk)
+            if version is not None:
+                claimed = claimed.filter(version=version)
+            if not claimed.update(version=F("version")):
+                if version is not None and Company.objects.filter(pk=company.pk).exists():
+                    raise PreconditionFailed()
+                raise exceptions.NotFound(NOT_FOUND)
+            company.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         operation_id="companies_similar",
@@ -230,7 +318,37 @@ class CompanyViewSet(viewsets.ModelViewSet):
         return Response(SimilarResultsSerializer({"results": hits}).data)
 
 
-class DocsView(SpectacularSwaggerView):
+def _company_response(company, data, status=status.HTTP_200_OK, **headers):
+    """A company's representation with its version as the ETag."""
+    return Response(data, status=status, headers={"ETag": etag(company), **headers})
+
+
+class JSONErrorsMixin:
+    """Errors as JSON from views whose success is not (the schema, its documentation page):
+    DRF would render a 405 or a 406 with the view's own renderer, as YAML or as a page."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ApiRootView(JSONErrorsMixin, APIView):
+    """/api/ leads to the documentation; other methods than GET are a JSON 405."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return HttpResponseRedirect(reverse("api-docs"))
+
+
+class SchemaView(JSONErrorsMixin, SpectacularAPIView):
+    pass
+
+
+class DocsView(JSONErrorsMixin, SpectacularSwaggerView):
     """Swagger UI, keeping the site's opener policy (same-origin): drf-spectacular relaxes it for
     the pop-ups of OAuth2 sign-in, which this API does not have."""
 
