@@ -3,8 +3,7 @@ import re
 from django.db import IntegrityError, transaction
 from rest_framework import exceptions, serializers, status
 
-from companies.importing import MAX_DESCRIPTION
-from companies.models import Company, website_key
+from companies.models import MAX_DESCRIPTION, Company, website_key
 from companies.search.query import (
     DEFAULT_MODE,
     MAX_CITIES,
