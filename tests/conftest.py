@@ -2,6 +2,7 @@ import importlib.util
 import io
 import os
 import shutil
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -150,3 +151,32 @@ def pytest_collection_modifyitems(config, items):
             pytest.exit(f"CI is set, so the {marker} tests must run, but {reason}.", returncode=1)
         for item in selected:
             item.add_marker(pytest.mark.skip(reason=f"{marker} tests skipped: {reason}"))
+
+
+def wait_until(condition, *, timeout=60, interval=0.05, what="the condition"):
+    """Poll ``condition()`` until it returns something true (returned), or fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout}s waiting for {what}.")
+        time.sleep(interval)
+
+
+def wait_for_job(pk, timeout=120):
+    """The job row once it has finished (done or failed), polled from the database."""
+    from companies.models import Job
+
+    return wait_until(
+        lambda: Job.objects.filter(pk=pk).first() if _job_finished(pk) else None,
+        timeout=timeout,
+        what=f"job {pk} to finish",
+    )
+
+
+def _job_finished(pk):
+    from companies.models import Job
+
+    return Job.objects.filter(pk=pk, state__in=[Job.State.DONE, Job.State.FAILED]).exists()
