@@ -448,3 +448,10 @@ def test_a_forged_action_selection_is_refused_with_a_message(admin_client, searc
 def test_an_overlong_admin_search_is_a_400(admin_client):
     assert admin_client.get(CHANGELIST, {"q": "x" * 1001}).status_code == 400
     assert admin_client.get(CHANGELIST, {"q": "x" * 1000}).status_code == 200
+
+
+def test_a_job_the_queue_cannot_take_says_so(admin_client, broker_down):
+    job = upload(admin_client, startups_file(startup("Lunar Bakery")))
+    assert job.state == Job.State.FAILED
+    assert job.message.startswith("Could not queue the job")
+    assert not Company.objects.exists()
