@@ -9,8 +9,8 @@ from django.db.models.signals import pre_save
 
 from companies.models import Company, IndexStatus, Job
 from companies.search.query import search_companies
-from tests.conftest import wait_for_job
 from tests.factories import make_company
+from tests.helpers import wait_for_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

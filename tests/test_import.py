@@ -15,7 +15,7 @@ from companies.importing import (
     tags_from_alt,
 )
 from companies.models import Company, IndexStatus
-from tests.conftest import DEMO_FILE
+from tests.helpers import DEMO_FILE
 
 pytestmark = pytest.mark.django_db
 

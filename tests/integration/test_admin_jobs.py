@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from companies.models import Company, IndexStatus, Job
 from companies.search.query import search_companies
-from tests.conftest import wait_for_job
+from tests.helpers import wait_for_job
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

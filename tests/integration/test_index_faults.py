@@ -22,11 +22,10 @@ from companies.models import Company, IndexStatus
 from companies.search import indexing
 from companies.search.query import search_companies
 from companies.search.store import close_store, get_store
-from tests.conftest import search_settings
 from tests.factories import make_company
-from tests.test_sync import store_held_elsewhere
+from tests.helpers import search_settings, store_held_elsewhere, wait_for
 
-from .conftest import running_worker, wait_for
+from .conftest import running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
