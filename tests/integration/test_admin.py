@@ -1,4 +1,5 @@
-"""Admin imports and re-indexing run as jobs on a real Celery worker (Redis broker, PostgreSQL)."""
+"""The admin on PostgreSQL: imports run as jobs by a real Celery worker (Redis broker), and
+racing saves of one version keep exactly one."""
 
 import json
 
@@ -55,3 +56,46 @@ def test_a_redelivered_job_is_not_run_twice(admin_client, celery_worker):
     run_job_task(job.pk)  # as a redelivery would
     job.refresh_from_db()
     assert job.finished_at == finished_at and Company.objects.count() == 1
+
+
+def test_racing_admin_saves_of_one_version_keep_exactly_one(admin_user, search_store):
+    """Editors who opened the same version save at once: one wins, the others are refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.factories import make_company
+
+    company = make_company("Zephyr Labs", description="Opened text.", link="https://z.example")
+    change_url = f"{CHANGELIST}{company.pk}/change/"
+
+    def save(n):
+        client = Client()
+        client.force_login(admin_user)
+        try:
+            response = client.post(
+                change_url,
+                {
+                    "name": company.name,
+                    "slug": company.slug,
+                    "city": "",
+                    "description": f"Editor {n}'s text.",
+                    "tags": "",
+                    "link": company.link,
+                    "image_url": "",
+                    "searchable": "on",
+                    "opened_version": company.version,
+                },
+            )
+            return response.status_code, response.get("Location")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(save, range(8)))
+    saved = [answer for answer in answers if answer == (302, CHANGELIST)]
+    refused = [answer for answer in answers if answer in ((200, None), (302, change_url))]
+    assert len(saved) == 1 and len(refused) == 7, answers
+    company.refresh_from_db()
+    assert company.version == 2 and company.description.startswith("Editor ")
