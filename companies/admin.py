@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -28,6 +30,8 @@ INDEX_STATES = {
 }
 # Seconds between reloads of a running job's page.
 JOB_REFRESH = 2
+# A running job without progress for this long has most likely lost its process.
+JOB_STALLED = timedelta(minutes=10)
 
 
 def index_state(company):
@@ -276,6 +280,7 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
             "title": f"{job.get_kind_display()}: {job.title}",
             "job": job,
             "refresh": None if job.finished else JOB_REFRESH,
+            "stalled": not job.finished and timezone.now() - job.updated_at > JOB_STALLED,
             "index_states": index_states,
             "changelist_url": reverse("admin:companies_company_changelist"),
             "import_url": reverse("admin:companies_company_import"),

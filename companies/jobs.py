@@ -134,7 +134,7 @@ def _index(pk, pks, summary):
     _update(pk, stage="Indexing")
 
     def progress(done):
-        Job.objects.filter(pk=pk).update(processed=F("processed") + done)
+        Job.objects.filter(pk=pk).update(processed=F("processed") + done, updated_at=timezone.now())
 
     try:
         indexing.index_companies(pks, progress=progress)

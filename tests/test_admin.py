@@ -1,11 +1,13 @@
 """Editors work in the Django admin; their edits reach the index, and they can see that it did."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models.signals import pre_save
+from django.utils import timezone
 
 from companies.models import Company, IndexStatus, Job
 from companies.search.query import search_companies
@@ -358,6 +360,10 @@ def test_a_running_job_page_reloads_itself_and_shows_its_counts(admin_client):
     assert "Running" in html and "16 of 40 companies indexed" in html
     assert f'<a href="{CHANGELIST}jobs/{job.pk}/">Reload now</a>' in html
     assert admin_client.get(f"{CHANGELIST}jobs/{job.pk + 1}/").status_code == 404
+    assert "No progress since" not in html
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(minutes=11))
+    html = admin_client.get(f"{CHANGELIST}jobs/{job.pk}/").content.decode()
+    assert "the process running this job has most likely stopped" in html
 
 
 def test_a_file_that_is_not_json_fails_its_job_and_changes_nothing(admin_client, search_store):

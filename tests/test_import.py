@@ -301,3 +301,16 @@ def test_line_counter_is_right_for_any_increasing_positions():
     counter = LineCounter(text)
     assert [counter(p) for p in (0, 1, 2, 4, 5, 6, 7, 11)] == [1, 1, 2, 2, 3, 4, 4, 5]
     assert counter(3) == 2  # a step back starts again from the top
+
+
+def test_off_a_terminal_the_command_says_its_progress_in_plain_lines(
+    search_store, tmp_path, capsys
+):
+    out, _ = run_import(
+        tmp_path, jsonl(*(row(f"Company {n}") for n in range(20))), "--batch-size", "4"
+    )
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Indexing: ")]
+    assert [line.split(" (")[0] for line in lines] == [
+        f"Indexing: {done}/20 company" for done in (4, 8, 12, 16, 20)
+    ]
+    assert "20 created" in out
