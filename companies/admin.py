@@ -188,7 +188,11 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
     @admin.action(description="Re-index selected companies", permissions=["change"])
     def reindex(self, request, queryset):
         """Embedding takes a while: a job does it, and its page shows how far it got."""
-        job = jobs.start_reindex(queryset.values_list("pk", flat=True), request.user)
+        pks = list(queryset.values_list("pk", flat=True))
+        if not pks:  # selected ids that no longer exist
+            self.message_user(request, "None of the selected companies exists.", messages.WARNING)
+            return None
+        job = jobs.start_reindex(pks, request.user)
         return HttpResponseRedirect(job_url(job))
 
     @admin.action(description="Hide selected companies from search", permissions=["change"])

@@ -71,6 +71,10 @@ def _dispatch(pk):
 def _run_in_thread(pk):
     try:
         run_job(pk)
+    except Exception as exc:  # run_job records its own failures; this is one it could not
+        logger.exception(
+            "Job %s could not run", pk, extra={"event": "job_failed", "job": pk, "error": str(exc)}
+        )
     finally:
         connections.close_all()  # this thread's connections end with it
 
