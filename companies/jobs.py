@@ -13,7 +13,7 @@ import logging
 import threading
 
 from celery import shared_task
-from django.db import close_old_connections, connections, transaction
+from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 # Rejected rows kept on the job for its page; the rest are counted.
 MAX_REJECTED_KEPT = 200
+NOTHING = "Nothing was imported."
 
 
 def start_import(name, data, user=None):
@@ -96,7 +97,7 @@ def run_job(pk):
     try:
         RUNNERS[job.kind](job)
     except ImportFileError as exc:
-        _finish(pk, Job.State.FAILED, f"{exc} Nothing was imported.")
+        _finish(pk, Job.State.FAILED, f"{exc} {NOTHING}")
     except Exception as exc:
         logger.exception(
             "Job %s failed", pk, extra={"event": "job_failed", "job": pk, "error": str(exc)}
@@ -106,7 +107,11 @@ def run_job(pk):
 
 def _run_import(job):
     _update(job.pk, stage="Checking the rows and writing them to the database")
-    result = import_companies(bytes(job.payload))
+    try:
+        result = import_companies(bytes(job.payload))
+    except DatabaseError as exc:  # one transaction: rolled back whole
+        _finish(job.pk, Job.State.FAILED, f"The database refused the import ({exc}). " + NOTHING)
+        return
     _update(
         job.pk,
         payload=b"",  # read: the file need not be kept

@@ -461,3 +461,27 @@ def test_a_job_the_queue_cannot_take_says_so(admin_client, broker_down):
     assert job.state == Job.State.FAILED
     assert job.message.startswith("Could not queue the job")
     assert not Company.objects.exists()
+
+
+def test_an_import_the_database_refuses_fails_its_job_and_writes_nothing(
+    admin_client, search_store
+):
+    from django.db import connection
+
+    make_company("Acme Pay", link="https://acmepay.example", description="Old text.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TRIGGER refuse_update BEFORE UPDATE ON companies_company "
+            "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END"
+        )
+    try:
+        job = upload(
+            admin_client,
+            startups_file(startup("New Co"), startup("Acme Pay", link="https://acmepay.example")),
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER refuse_update")
+    assert job.state == Job.State.FAILED
+    assert job.message.startswith("The database refused the import (refused by trigger).")
+    assert list(Company.objects.values_list("name", "description")) == [("Acme Pay", "Old text.")]
