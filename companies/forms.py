@@ -33,7 +33,7 @@ class ImportFileForm(forms.Form):
         label="Startups data file",
         help_text=(
             "JSON lines, or a JSON array of objects with name, images, alt, description, link "
-            "and city (UTF-8)."
+            "and city, and optionally searchable (true or false). UTF-8."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.jsonl,.ndjson,.txt"}),
     )
