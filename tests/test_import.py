@@ -260,7 +260,7 @@ def test_market_phrases_are_shown_whole_on_the_company_page(search_store, client
     company = Company.objects.get()
     assert company.tags == "food and beverages big data restaurants"
     html = client.get(company.get_absolute_url()).content.decode()
-    assert "food and beverages big data restaurants" in html
+    assert ">food and beverages big data restaurants</a>" in html
     assert ">and<" not in html
 
 
