@@ -1,11 +1,13 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
-from django.db import DatabaseError, models
-from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -14,11 +16,10 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from .forms import ImportFileForm, UploadLimitHandler
-from .importing import ImportFileError, import_companies
-from .models import Company, IndexStatus
+from . import jobs
+from .forms import STALE_MESSAGE, CompanyAdminForm, ImportFileForm, UploadLimitHandler
+from .models import Company, CompanyGone, IndexStatus, Job, StaleVersion
 from .search import indexing
-from .signals import signal_processor
 
 STALE = "stale"
 INDEX_STATES = {
@@ -27,8 +28,10 @@ INDEX_STATES = {
     IndexStatus.FAILED: ("Failed", "The last indexing failed; the error says why."),
     STALE: ("Stale", "Changed without the index hearing of it: re-index it."),
 }
-# Rejected rows listed on the import result page; the rest are counted.
-MAX_REJECTED_SHOWN = 200
+# Seconds between reloads of a running job's page.
+JOB_REFRESH = 2
+# A running job without progress for this long has most likely lost its process.
+JOB_STALLED = timedelta(minutes=10)
 
 
 def index_state(company):
@@ -89,8 +92,9 @@ class ForgedInputMixin:
 
 @admin.register(Company)
 class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
-    list_display = ("name", "city", "index_state_badge", "last_indexed")
-    list_filter = (IndexStateFilter, "city")
+    form = CompanyAdminForm
+    list_display = ("name", "city", "searchable", "index_state_badge", "last_indexed")
+    list_filter = ("searchable", IndexStateFilter, "city")
     search_fields = ("name", "description", "tags", "city", "link")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = (
@@ -99,22 +103,35 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
         "indexed_at",
         "index_error",
         "indexed_hash",
+        "version",
         "created_at",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("name", "slug", "city", "description", "tags")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "slug",
+                    "city",
+                    "description",
+                    "tags",
+                    "searchable",
+                    "opened_version",
+                )
+            },
+        ),
         ("Links", {"fields": ("link", "image_url", "website_key")}),
         (
             "Search index",
             {"fields": ("index_state_badge", "indexed_at", "index_error", "indexed_hash")},
         ),
-        ("History", {"fields": ("created_at", "updated_at")}),
+        ("History", {"fields": ("version", "created_at", "updated_at")}),
     )
-    actions = ["reindex", "remove_from_index"]
+    actions = ["reindex", "hide_from_search", "show_in_search"]
     list_per_page = 50
     change_list_template = "admin/companies/company/change_list.html"
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     class Media:
         css = {"all": ["companies/admin.css"]}
@@ -141,54 +158,83 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
 
     # Actions ----------------------------------------------------------------------------------
 
+    # Saving ------------------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        """Save only over the version the form was opened at (see CompanyAdminForm)."""
+        if change:
+            obj.save(expected_version=form.cleaned_data.get("opened_version"))
+        else:
+            obj.save()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """A save that lost a race says so (nothing was written) instead of failing."""
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleVersion:
+            self.message_user(request, STALE_MESSAGE, messages.ERROR)
+            return HttpResponseRedirect(request.path)
+        except CompanyGone:
+            self.message_user(
+                request,
+                "This company was deleted by someone else while you edited it, so your changes "
+                "were not saved.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:companies_company_changelist"))
+
+    # Actions ----------------------------------------------------------------------------------
+
     @admin.action(description="Re-index selected companies", permissions=["change"])
     def reindex(self, request, queryset):
+        """Embedding takes a while: a job does it, and its page shows how far it got."""
         pks = list(queryset.values_list("pk", flat=True))
-        indexing.mark_for_reindex(pks)
-        signal_processor().index(pks)
-        self._report_index_states(request, pks, f"Sent {_companies(len(pks))} to the index")
+        if not pks:  # selected ids that no longer exist
+            self.message_user(request, "None of the selected companies exists.", messages.WARNING)
+            return None
+        job = jobs.start_reindex(pks, request.user)
+        return HttpResponseRedirect(job_url(job))
 
-    @admin.action(description="Remove selected companies from the index", permissions=["change"])
-    def remove_from_index(self, request, queryset):
-        pks = list(queryset.values_list("pk", flat=True))
-        when = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-        indexing.mark_removed(
-            pks,
-            f"Removed from the search index by {request.user.get_username()} on {when}. "
-            "Re-index to bring it back.",
-        )
-        signal_processor().remove(pks)
-        self.message_user(
-            request,
-            f"Removed {_companies(len(pks))} from the search index; the records are kept, "
-            "marked pending, until they are re-indexed.",
-            messages.SUCCESS,
-        )
+    @admin.action(description="Hide selected companies from search", permissions=["change"])
+    def hide_from_search(self, request, queryset):
+        self._set_searchable(request, queryset, False)
 
-    def _report_index_states(self, request, pks, prefix):
-        states = dict(
-            Company.objects.filter(pk__in=pks)
-            .values_list("index_status")
-            .order_by()
-            .annotate(n=Count("pk"))
-        )
-        parts = [
-            f"{states[state]} {label.lower()}"
-            for state, (label, _) in INDEX_STATES.items()
-            if states.get(state)
-        ]
-        level = messages.WARNING if states.get(IndexStatus.FAILED) else messages.SUCCESS
-        note = " (each failed record shows its error)" if states.get(IndexStatus.FAILED) else ""
-        self.message_user(request, f"{prefix}: {', '.join(parts)}{note}.", level)
+    @admin.action(description="Show selected companies in search", permissions=["change"])
+    def show_in_search(self, request, queryset):
+        self._set_searchable(request, queryset, True)
+
+    def _set_searchable(self, request, queryset, searchable):
+        """Through each record's save, so its signals fire and the index follows."""
+        changed = 0
+        for company in queryset.exclude(searchable=searchable):
+            company.searchable = searchable
+            try:
+                company.save(update_fields=["searchable"])
+            except CompanyGone:
+                continue  # deleted meanwhile: nothing left to hide or show
+            changed += 1
+        if searchable:
+            text = f"{_companies(changed)} shown in search again."
+        else:
+            text = (
+                f"{_companies(changed)} hidden from search; the records are kept here "
+                "and stay hidden until shown again."
+            )
+        self.message_user(request, text, messages.SUCCESS)
 
     # Import -----------------------------------------------------------------------------------
 
     def get_urls(self):
         import_view = self.admin_site.admin_view(csrf_exempt(self.import_view))
-        return [path("import/", import_view, name="companies_company_import"), *super().get_urls()]
+        job_view = self.admin_site.admin_view(self.job_view)
+        return [
+            path("import/", import_view, name="companies_company_import"),
+            path("jobs/<int:pk>/", job_view, name="companies_company_job"),
+            *super().get_urls(),
+        ]
 
     def import_view(self, request):
-        """Upload a startups data file: the import_companies command's path, then indexing.
+        """Upload a startups data file; a job imports and indexes it (the command's path).
 
         CSRF is checked after the upload-size limit is in place (the check reads the body).
         """
@@ -199,22 +245,15 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
         return csrf_protect(self._import)(request, upload_limit)
 
     def _import(self, request, upload_limit):
-        status, result, index_states = 200, None, None
+        status = 200
         if request.method == "POST":
             form = ImportFileForm(request.POST, request.FILES, upload_limit=upload_limit)
             if form.is_valid():
-                try:
-                    result = import_companies(form.cleaned_data["file"].read())
-                except ImportFileError as exc:
-                    form.add_error("file", f"{exc} Nothing was imported.")
-                except DatabaseError as exc:
-                    form.add_error(
-                        None, f"The database refused the import ({exc}). Nothing was imported."
-                    )
-                else:
-                    index_states = self._index_imported(result.company_ids)
-            if form.errors:
-                status = 413 if upload_limit.exceeded else 400
+                job = jobs.start_import(
+                    form.files["file"].name, form.cleaned_data["file"], request.user
+                )
+                return HttpResponseRedirect(job_url(job))
+            status = 413 if upload_limit.exceeded else 400
         else:
             form = ImportFileForm(upload_limit=upload_limit)
         context = {
@@ -223,33 +262,38 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
             "title": "Import companies",
             "form": form,
             "max_size": settings.COMPANY_IMPORT_MAX_BYTES,
-            "result": result,
-            "rejected_shown": result.rejected[:MAX_REJECTED_SHOWN] if result else [],
-            "rejected_more": max(0, len(result.rejected) - MAX_REJECTED_SHOWN) if result else 0,
-            "index_states": index_states,
+            "recent_jobs": Job.objects.defer("payload")[:10],
             "changelist_url": reverse("admin:companies_company_changelist"),
         }
         return TemplateResponse(
             request, "admin/companies/company/import.html", context, status=status
         )
 
-    def _index_imported(self, pks):
-        """Index the imported rows as saves are indexed; their index states afterwards."""
-        if not pks:
-            return []
-        indexing.mark_pending(pks)
-        signal_processor().index(pks)
-        counts = dict(
-            Company.objects.filter(pk__in=pks)
-            .values_list("index_status")
-            .order_by()
-            .annotate(n=Count("pk"))
-        )
-        return [
-            (state, INDEX_STATES[state][0], counts[state])
-            for state in IndexStatus.values
-            if counts.get(state)
+    def job_view(self, request, pk):
+        """A job's progress: counts and state, reloading itself (meta refresh) until it ends."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = get_object_or_404(Job.objects.defer("payload"), pk=pk)
+        index_states = [
+            (state, INDEX_STATES[state][0], count)
+            for state, count in job.result.get("index_states", {}).items()
         ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{job.get_kind_display()}: {job.title}",
+            "job": job,
+            "refresh": None if job.finished else JOB_REFRESH,
+            "stalled": not job.finished and timezone.now() - job.updated_at > JOB_STALLED,
+            "index_states": index_states,
+            "changelist_url": reverse("admin:companies_company_changelist"),
+            "import_url": reverse("admin:companies_company_import"),
+        }
+        return TemplateResponse(request, "admin/companies/company/job.html", context)
+
+
+def job_url(job):
+    return reverse("admin:companies_company_job", args=[job.pk])
 
 
 def _companies(count):

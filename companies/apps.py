@@ -6,7 +6,7 @@ class CompaniesConfig(AppConfig):
     verbose_name = "Companies"
 
     def ready(self):
-        from . import checks, tasks  # noqa: F401  (register the system checks and Celery tasks)
+        from . import checks, jobs, tasks  # noqa: F401  (register the checks and Celery tasks)
         from .signals import connect_signal_processor
 
         connect_signal_processor()

@@ -2,6 +2,9 @@ from django import forms
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.template.defaultfilters import filesizeformat
 
+from .importing import ImportFileError, decode
+from .models import Company
+
 
 class UploadLimitHandler(FileUploadHandler):
     """Stops reading an uploaded file past ``limit`` bytes, so an oversized one is never stored.
@@ -30,7 +33,7 @@ class ImportFileForm(forms.Form):
         label="Startups data file",
         help_text=(
             "JSON lines, or a JSON array of objects with name, images, alt, description, link "
-            "and city (UTF-8)."
+            "and city, and optionally searchable (true or false). UTF-8."
         ),
         widget=forms.ClearableFileInput(attrs={"accept": ".json,.jsonl,.ndjson,.txt"}),
     )
@@ -54,7 +57,64 @@ class ImportFileForm(forms.Form):
         return cleaned_data
 
     def clean_file(self):
+        """The file's bytes, once the checks that need no parsing pass (size, UTF-8, not blank).
+
+        The rest (JSON, rows) is the import job's: parsing a large file is long work.
+        """
         upload = self.cleaned_data["file"]
         if upload.size > self.upload_limit.limit:
             raise forms.ValidationError(self.too_large_message(), code="too_large")
-        return upload
+        data = upload.read()
+        try:
+            if not decode(data).strip():
+                raise ImportFileError("The file is empty.")
+        except ImportFileError as exc:
+            raise forms.ValidationError(f"{exc} Nothing was imported.", code="unreadable") from None
+        return data
+
+
+class HttpsURLField(forms.URLField):
+    def __init__(self, **kwargs):
+        super().__init__(**{**kwargs, "assume_scheme": "https"})
+
+
+class CompanyAdminForm(forms.ModelForm):
+    """The admin's company form; it carries the version of the record it was opened at.
+
+    A save is refused when the record changed since (another editor, the API, an import), so
+    nobody overwrites a change they have not seen. The model makes the final check, in the
+    UPDATE itself (``Company.save(expected_version=...)``); this one gives the usual case a form
+    error with the editor's input kept.
+    """
+
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Company
+        fields = ["name", "slug", "city", "description", "tags", "link", "image_url", "searchable"]
+        # A website typed without a scheme is taken as https://.
+        field_classes = {"link": HttpsURLField, "image_url": HttpsURLField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["opened_version"].initial = self.instance.version
+
+    def clean(self):
+        cleaned_data = super().clean()
+        opened = cleaned_data.get("opened_version")
+        if self.instance.pk and opened is not None:
+            current = (
+                Company.objects.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current is not None and current != opened:
+                raise forms.ValidationError(STALE_MESSAGE, code="stale")
+        return cleaned_data
+
+
+STALE_MESSAGE = (
+    "This company was changed by someone else since you opened it, so your changes were not "
+    "saved. Open it again to see the current version, then make your changes there."
+)

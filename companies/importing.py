@@ -1,20 +1,22 @@
 """Importing companies from a startups data file (JSON lines, or a JSON array of objects).
 
-Rows carry ``name``, ``images``, ``alt``, ``description``, ``link`` and ``city``. A company is
-identified by its website (``models.website_key``), so re-importing a file updates and never
-duplicates. Bad rows are reported with their line number and skipped; all good rows are written
-in one transaction, so a failure part-way leaves the database as it was.
+Rows carry ``name``, ``images``, ``alt``, ``description``, ``link`` and ``city``, and optionally
+``searchable`` (true or false). A company is identified by its website (``models.website_key``),
+so re-importing a file updates and never duplicates. Each row is checked by the model's own field
+rules (``Company.clean_fields``), so a row the admin or the API would refuse is refused here too.
+Bad rows are reported with their line number and skipped; all good rows are written in one
+transaction, so a failure part-way leaves the database as it was.
 """
 
 import json
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from .models import Company, free_slug, website_key
+from .models import Company, free_slug
 
 # Data set field -> model field.
 FIELD_MAP = {
@@ -25,10 +27,16 @@ FIELD_MAP = {
     "link": "link",
     "alt": "tags",
 }
+SOURCE_OF = {target: source for source, target in FIELD_MAP.items()}
 REQUIRED = ("name", "link")
-MAX_DESCRIPTION = 10_000
-UPDATABLE_FIELDS = ["name", "description", "city", "image_url", "link", "tags"]
-_url_validator = URLValidator(schemes=["http", "https"])
+# Optional boolean column: absent leaves a record's visibility as it is (new records: visible).
+SEARCHABLE = "searchable"
+# Written by an import; the keys are derived from them (Company.normalize).
+UPDATABLE_FIELDS = [*FIELD_MAP.values(), SEARCHABLE, "city_key", "website_key"]
+# Model fields an import never sets: not validated per row.
+NOT_IMPORTED = [
+    f.name for f in Company._meta.fields if f.name not in FIELD_MAP.values() and f.name != "name"
+]
 # Nesting past Python's recursion limit: no startups record looks like that.
 TOO_DEEP = "nested too deeply"
 
@@ -99,9 +107,30 @@ def _parse_lines(text):
         yield number, value
 
 
+class LineCounter:
+    """Line numbers of increasing positions in ``text``, counting each character once.
+
+    Counting from the start for every element made a big array quadratic; positions only move
+    forward, so each call counts the newlines since the previous one.
+    """
+
+    def __init__(self, text):
+        self.text = text
+        self.position = 0
+        self.line = 1
+
+    def __call__(self, position):
+        if position < self.position:  # never happens while parsing; stays correct if it does
+            self.position, self.line = 0, 1
+        self.line += self.text.count("\n", self.position, position)
+        self.position = position
+        return self.line
+
+
 def _parse_array(text):
     """Elements of a top-level JSON array with the line each starts on; malformed = file error."""
     decoder = json.JSONDecoder()
+    line_of = LineCounter(text)
     position = text.index("[") + 1
     expect_value = True
     while True:
@@ -112,25 +141,25 @@ def _parse_array(text):
         if char == "]":
             if _skip_space(text, position + 1) < len(text):
                 raise ImportFileError(
-                    f"Unexpected data after the array (line {_line(text, position + 1)})."
+                    f"Unexpected data after the array (line {line_of(position + 1)})."
                 )
             return
         if char == "," and expect_value is False:
             position, expect_value = position + 1, True
             continue
         if not expect_value:
-            raise ImportFileError(f"Expected , or ] on line {_line(text, position)}.")
+            raise ImportFileError(f"Expected , or ] on line {line_of(position)}.")
         try:
             value, position_after = decoder.raw_decode(text, position)
         except ValueError as exc:
             raise ImportFileError(
-                f"The file is not valid JSON: {_json_reason(exc)} (line {_line(text, position)})."
+                f"The file is not valid JSON: {_json_reason(exc)} (line {line_of(position)})."
             ) from None
         except RecursionError:
             raise ImportFileError(
-                f"The file is not valid JSON: {TOO_DEEP} (line {_line(text, position)})."
+                f"The file is not valid JSON: {TOO_DEEP} (line {line_of(position)})."
             ) from None
-        yield _line(text, position), value
+        yield line_of(position), value
         position, expect_value = position_after, False
 
 
@@ -140,16 +169,16 @@ def _skip_space(text, position):
     return position
 
 
-def _line(text, position):
-    return text.count("\n", 0, position) + 1
-
-
 def _json_reason(exc):
     return getattr(exc, "msg", None) or str(exc)
 
 
 def clean_row(line, record):
-    """The model field values of a data-set record, or a RejectedRow saying what is wrong."""
+    """The model field values of a data-set record, or a RejectedRow saying what is wrong.
+
+    The data set's shape (text fields, a list of images, the logo's alt text) is read here; what
+    a value may be is the model's rule, checked by ``Company.clean_fields``.
+    """
     if not isinstance(record, dict):
         return RejectedRow(line, "a record must be a JSON object")
     values = {}
@@ -167,26 +196,36 @@ def clean_row(line, record):
         if not _encodable(value):
             # An escaped lone surrogate ("\ud800"): valid JSON, but no database can store it.
             return RejectedRow(line, f"{source} contains a lone surrogate, which is not text")
-        max_length = Company._meta.get_field(target).max_length or MAX_DESCRIPTION
-        if len(value) > max_length:
-            return RejectedRow(line, f"{source} is longer than {max_length} characters")
         values[target] = value
     for source in REQUIRED:
         if not values[FIELD_MAP[source]]:
             return RejectedRow(line, f"{source} is missing")
+    if SEARCHABLE in record:
+        if not isinstance(record[SEARCHABLE], bool):
+            return RejectedRow(
+                line, f"{SEARCHABLE} must be true or false, not {json.dumps(record[SEARCHABLE])}"
+            )
+        values[SEARCHABLE] = record[SEARCHABLE]
     # A remark after the address ("http://acme.com (since closed)") is dropped.
-    values["link"] = values["link"].split()[0] if values["link"] else ""
-    for source in ("link", "images"):
-        url = values[FIELD_MAP[source]]
-        if url:
-            try:
-                _url_validator(url)
-            except ValidationError:
-                return RejectedRow(line, f"{source} is not a valid http(s) URL: {url[:100]!r}")
-    values["name"] = " ".join(values["name"].split())
-    values["city"] = " ".join(values["city"].split())
-    values["tags"] = tags_from_alt(values["tags"], values["name"])
-    return values
+    values["link"] = values["link"].split()[0]
+    company = Company(**values)
+    company.normalize()
+    company.tags = tags_from_alt(company.tags, company.name)
+    try:
+        company.clean_fields(exclude=NOT_IMPORTED)
+    except ValidationError as exc:
+        return RejectedRow(line, _field_errors(exc, company))
+    return {name: getattr(company, name) for name in (*values, "city_key", "website_key")}
+
+
+def _field_errors(exc, company):
+    """``link: Enter a valid URL. ('ftp://acme.example')``: each refused field, source-named."""
+    reasons = []
+    for target, messages in exc.message_dict.items():
+        source = SOURCE_OF.get(target, target)
+        shown = f" ({getattr(company, target)[:100]!r})" if target in ("link", "image_url") else ""
+        reasons.append(f"{source}: {' '.join(dict.fromkeys(messages))}{shown}")
+    return "; ".join(reasons)
 
 
 def _encodable(text):
@@ -223,7 +262,7 @@ def import_companies(data, *, progress=None):
         if isinstance(values, RejectedRow):
             result.rejected.append(values)
             continue
-        key = website_key(values["link"])
+        key = values["website_key"]
         if key in cleaned:
             result.rejected.append(
                 RejectedRow(line, f"same website as line {cleaned[key][0]} ({values['link']})")
@@ -241,14 +280,12 @@ def import_companies(data, *, progress=None):
             if company is None:
                 slug = free_slug(values["name"], taken_slugs)
                 taken_slugs.add(slug)
-                new = Company(**values, slug=slug)
-                new.normalize()  # the keys (city, website): bulk writes skip save()
-                to_create.append(new)
+                to_create.append(Company(**values, slug=slug))
             elif any(getattr(company, name) != value for name, value in values.items()):
                 for name, value in values.items():
                     setattr(company, name, value)
-                company.normalize()
                 company.updated_at = now
+                company.version = F("version") + 1  # as every save counts a change
                 to_update.append(company)
             else:
                 result.unchanged += 1
@@ -257,7 +294,7 @@ def import_companies(data, *, progress=None):
                 progress(handled)
         created = Company.objects.bulk_create(to_create, batch_size=500)
         Company.objects.bulk_update(
-            to_update, [*UPDATABLE_FIELDS, "city_key", "updated_at"], batch_size=500
+            to_update, [*UPDATABLE_FIELDS, "version", "updated_at"], batch_size=500
         )
         if progress:
             progress(len(cleaned))

@@ -8,6 +8,7 @@ a search, the website) are computed here, once, in one normalisation (``text_key
 import unicodedata
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, URLValidator
 from django.db import models
@@ -237,3 +238,51 @@ def free_slug(name, taken):
     while slug in taken:
         slug, n = f"{base}-{n}", n + 1
     return slug
+
+
+class Job(models.Model):
+    """Long admin work (an import, a re-index), run outside the request that asked for it.
+
+    The row is the work's progress: the request only writes it, a worker thread (embedded) or a
+    Celery worker runs it and counts on it, and the progress page reads it, so the progress
+    survives process boundaries and restarts. An import's file waits in ``payload`` until the job
+    has read it.
+    """
+
+    class Kind(models.TextChoices):
+        IMPORT = "import", "Import"
+        REINDEX = "reindex", "Re-index"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    title = models.CharField(max_length=300, help_text="The file name, or what was selected.")
+    stage = models.CharField(max_length=200, blank=True, help_text="What the job is doing now.")
+    total = models.PositiveIntegerField(default=0, help_text="Companies to index.")
+    processed = models.PositiveIntegerField(default=0, help_text="Companies indexed so far.")
+    message = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    payload = models.BinaryField(blank=True, editable=False)
+    company_ids = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.title} ({self.get_state_display().lower()})"
+
+    @property
+    def finished(self):
+        return self.state in (self.State.DONE, self.State.FAILED)

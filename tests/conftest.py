@@ -2,27 +2,16 @@ import importlib.util
 import io
 import os
 import shutil
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.core.management import call_command
-from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
-from companies.importing import import_companies
-from companies.models import Company
-from companies.search.indexing import index_companies, open_index
+from companies.search.indexing import open_index
 from companies.search.store import close_store
-
-DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "startups_demo.jsonl"
-
-
-def search_settings(**changes):
-    return {**django_settings.COMPANY_SEARCH, **changes}
+from tests.helpers import indexed_demo, search_settings
 
 
 @pytest.fixture(autouse=True)
@@ -54,21 +43,9 @@ def editor(django_user_model):
 
 @pytest.fixture
 def editor_token(editor):
-    """The editor's API token, made the way the README says."""
+    """The editor's API token, made the way docs/api.md says."""
     call_command("drf_create_token", editor.username, stdout=io.StringIO())
     return Token.objects.get(user=editor).key
-
-
-@contextmanager
-def indexed_demo(django_db_blocker, path):
-    """The demo startups in the database and indexed in a store at ``path``, for a while."""
-    with override_settings(COMPANY_SEARCH=search_settings(QDRANT_PATH=str(path))):
-        with django_db_blocker.unblock():
-            result = import_companies(DEMO_FILE.read_bytes())
-            index_companies(result.company_ids)
-            yield result
-            Company.objects.all().delete()
-        close_store()
 
 
 @pytest.fixture(scope="module")

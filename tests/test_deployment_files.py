@@ -44,10 +44,17 @@ def test_the_env_example_names_only_variables_that_are_read():
 
 
 def test_every_variable_the_settings_read_is_documented():
-    readme = (ROOT / "README.md").read_text()
+    operations = (ROOT / "docs" / "operations.md").read_text()
     for name in settings_variables():
         assert name in env_example_variables(), f"{name} is missing from .env.example"
-        assert f"`{name}`" in readme, f"{name} is missing from the README"
+        assert f"`{name}`" in operations, f"{name} is missing from docs/operations.md"
+
+
+def test_the_readme_links_to_every_document():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 200
+    for document in (ROOT / "docs").glob("*.md"):
+        assert f"](docs/{document.name}" in readme, f"the README does not link {document.name}"
 
 
 def test_the_image_sets_only_variables_that_are_read():

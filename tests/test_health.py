@@ -9,9 +9,7 @@ from django.test import Client
 
 from companies.search.indexing import index_metadata
 from companies.search.store import get_store
-from tests.conftest import search_settings
-from tests.test_production_settings import ROOT, production_env
-from tests.test_sync import store_held_elsewhere
+from tests.helpers import ROOT, production_env, search_settings, store_held_elsewhere
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,15 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from companies.importing import ImportFileError, import_companies, tags_from_alt
+from companies.importing import (
+    ImportFileError,
+    LineCounter,
+    import_companies,
+    parse_rows,
+    tags_from_alt,
+)
 from companies.models import Company, IndexStatus
-from tests.conftest import DEMO_FILE
+from tests.helpers import DEMO_FILE
 
 pytestmark = pytest.mark.django_db
 
@@ -90,7 +96,7 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(search_st
     assert "2 created, 0 updated, 0 unchanged, 6 rejected" in out
     assert "line 2: not valid JSON" in err
     assert "line 3: link is missing" in err
-    assert "line 4: link is not a valid http(s) URL" in err
+    assert "line 4: link: Enter a valid URL. ('javascript:alert(1)')" in err
     assert "line 5: city must be text" in err
     assert "line 6: a record must be a JSON object" in err
     assert "line 7: same website as line 1" in err
@@ -189,3 +195,122 @@ def test_tags_come_from_the_logo_alt_text(alt, name, tags):
 def test_import_file_error_type():
     with pytest.raises(ImportFileError):
         import_companies("   \n")
+
+
+def test_rows_the_model_refuses_are_rejected_with_its_reasons(search_store):
+    text = jsonl(
+        row("Good One"),
+        row("\u200b\u2800", link="https://invisible.example"),
+        row("FTP Co", link="ftp://files.ftpco.example"),
+        row("Logo Ftp", images="ftp://img.example/logo.png"),
+        row("Wordy", description="x" * 10_001),
+        row("Long " + "n" * 300, link="https://long.example"),
+    )
+    result = import_companies(text)
+    assert result.created == 1
+    assert [str(r) for r in result.rejected] == [
+        "line 2: name: Enter a name with at least one visible character.",
+        "line 3: link: Enter a valid URL. ('ftp://files.ftpco.example')",
+        "line 4: images: Enter a valid URL. ('ftp://img.example/logo.png')",
+        "line 5: description: Ensure this value has at most 10000 characters (it has 10001).",
+        "line 6: name: Ensure this value has at most 200 characters (it has 305).",
+    ]
+    assert list(Company.objects.values_list("name", flat=True)) == ["Good One"]
+
+
+def test_imported_records_carry_the_keys_the_model_derives(search_store):
+    import_companies(jsonl(row("Acme  Pay", city="  ÉVORA ")))
+    company = Company.objects.get()
+    assert (company.name, company.city, company.city_key) == ("Acme Pay", "ÉVORA", "évora")
+    assert company.website_key == "acmepay.example" and company.version == 1
+    import_companies(jsonl(row("Acme Pay", city="Lisbon")))
+    company.refresh_from_db()
+    assert (company.city_key, company.version) == ("lisbon", 2)
+
+
+def test_the_searchable_column_is_optional_and_must_be_a_boolean(search_store):
+    result = import_companies(
+        jsonl(
+            row("Hidden Co", searchable=False),
+            row("Shown Co", searchable=True),
+            row("Default Co"),
+            row("Stringly Co", searchable="no"),
+            row("Numeric Co", searchable=0),
+        )
+    )
+    assert [str(r) for r in result.rejected] == [
+        'line 4: searchable must be true or false, not "no"',
+        "line 5: searchable must be true or false, not 0",
+    ]
+    assert dict(Company.objects.values_list("name", "searchable")) == {
+        "Hidden Co": False,
+        "Shown Co": True,
+        "Default Co": True,
+    }
+    # A file without the column leaves each record's visibility as it is.
+    result = import_companies(jsonl(row("Hidden Co", description="New text.")))
+    assert result.updated == 1
+    assert Company.objects.get(name="Hidden Co").searchable is False
+
+
+def test_market_phrases_are_shown_whole_on_the_company_page(search_store, client):
+    import_companies(
+        jsonl(row("Food Genius", alt="Food Genius -  food and beverages big data restaurants"))
+    )
+    company = Company.objects.get()
+    assert company.tags == "food and beverages big data restaurants"
+    html = client.get(company.get_absolute_url()).content.decode()
+    assert ">food and beverages big data restaurants</a>" in html
+    assert ">and<" not in html
+
+
+class CountingText(str):
+    """Text that tallies how many characters its line counting reads."""
+
+    scanned = 0
+
+    def count(self, sub, start=0, end=None):
+        end = len(self) if end is None else end
+        CountingText.scanned += max(0, end - start)
+        return super().count(sub, start, end)
+
+
+def test_line_numbers_of_a_big_json_array_are_right_and_counted_once():
+    elements = [
+        json.dumps({"name": f"C{n}", "link": f"https://c{n}.example"}) for n in range(50_000)
+    ]
+    # Elements spread over one, two or three lines, so each line number is worth checking.
+    pieces, expected, line = ["["], [], 1
+    for n, element in enumerate(elements):
+        gap = "\n" * (n % 3)
+        pieces.append(("," if n else "") + gap + element)
+        line += n % 3
+        expected.append(line)
+    text = CountingText("".join(pieces) + "\n]\n")
+    assert len(text) > 2_000_000
+    CountingText.scanned = 0
+    rows = parse_rows(text)
+    assert [line for line, _ in rows] == expected
+    assert rows[-1][1] == {"name": "C49999", "link": "https://c49999.example"}
+    # Counting from the start for each element would read ~50,000 x 1 MB here.
+    assert CountingText.scanned <= len(text)
+
+
+def test_line_counter_is_right_for_any_increasing_positions():
+    text = "a\nbb\n\nccc\n"
+    counter = LineCounter(text)
+    assert [counter(p) for p in (0, 1, 2, 4, 5, 6, 7, 11)] == [1, 1, 2, 2, 3, 4, 4, 5]
+    assert counter(3) == 2  # a step back starts again from the top
+
+
+def test_off_a_terminal_the_command_says_its_progress_in_plain_lines(
+    search_store, tmp_path, capsys
+):
+    out, _ = run_import(
+        tmp_path, jsonl(*(row(f"Company {n}") for n in range(20))), "--batch-size", "4"
+    )
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Indexing: ")]
+    assert [line.split(" (")[0] for line in lines] == [
+        f"Indexing: {done}/20 company" for done in (4, 8, 12, 16, 20)
+    ]
+    assert "20 created" in out

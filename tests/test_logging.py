@@ -9,8 +9,8 @@ import pytest
 
 from companies.models import Company
 from searchsite.log_format import JsonFormatter
-from tests.conftest import search_settings
 from tests.factories import make_company
+from tests.helpers import search_settings
 
 pytestmark = pytest.mark.django_db
 

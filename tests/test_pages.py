@@ -132,8 +132,11 @@ def test_company_page(client, demo_companies):
     assert '<meta name="description" content="On-Demand Parking App' in html
     assert f'href="{company.link}" target="_blank" rel="noopener noreferrer nofollow"' in html
     assert "Visit spothero.com" in html
-    # Each market is a keyword search.
-    assert 'href="/search/?q=parking&amp;mode=keyword">parking</a>' in html
+    # The markets, as the data has them, are one keyword search.
+    assert (
+        'href="/search/?q=mobile%20marketplaces%20transportation%20parking&amp;mode=keyword" '
+        'title="Companies in the same markets">mobile marketplaces transportation parking</a>'
+    ) in html
     assert client.get("/companies/no-such-company/").status_code == 404
 
 

@@ -1,40 +1,16 @@
 """Production mode: what the settings refuse, what they default to, and a clean deploy check."""
 
-import os
 import runpy
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, SETTINGS_VARIABLES, STRONG_KEY, production_env
+
 SETTINGS = ROOT / "searchsite" / "settings.py"
-STRONG_KEY = secrets.token_urlsafe(50)
-# Variables these tests set; any the environment has are cleared first.
-SETTINGS_VARIABLES = (
-    "DJANGO_ENV",
-    "DEBUG",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "ADMIN_URL",
-    "LOG_FORMAT",
-    "SECURE_SSL_REDIRECT",
-    "SECURE_HSTS_SECONDS",
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
-    "SECURE_HSTS_PRELOAD",
-    "SESSION_COOKIE_SECURE",
-    "CSRF_COOKIE_SECURE",
-    "QDRANT_SHARDS",
-    "QDRANT_REPLICATION_FACTOR",
-    "QDRANT_WRITE_CONSISTENCY",
-    "DATABASE_URL",
-    "QDRANT_URL",
-    "CELERY_BROKER_URL",
-    "CACHE_URL",
-)
 
 
 @pytest.fixture
@@ -50,24 +26,6 @@ def load_settings(monkeypatch, tmp_path):
         return runpy.run_path(str(SETTINGS))
 
     return load
-
-
-def production_env(tmp_path, **variables):
-    """The environment of a production process, as the Docker image and compose give it."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in SETTINGS_VARIABLES and not name.startswith("TEST_")
-    }
-    return {
-        **env,
-        "DJANGO_ENV": "production",
-        "SECRET_KEY": STRONG_KEY,
-        "ALLOWED_HOSTS": "search.example.com",
-        "VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "searchsite.settings",
-        **variables,
-    }
 
 
 def manage(env, *args):

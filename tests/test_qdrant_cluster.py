@@ -11,8 +11,8 @@ from companies.search.indexing import index_companies, open_index
 from companies.search.query import search_companies
 from companies.search.store import close_store
 from companies.search.store_qdrant import QdrantServerStore, cluster_options
-from tests.conftest import search_settings
 from tests.factories import make_company
+from tests.helpers import search_settings
 
 pytestmark = pytest.mark.django_db
 

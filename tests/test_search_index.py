@@ -12,8 +12,8 @@ from companies.models import Company, IndexStatus
 from companies.search import indexing
 from companies.search.query import search_companies
 from companies.search.store import StoreIncompatible, get_store
-from tests.conftest import search_settings
 from tests.factories import make_company
+from tests.helpers import search_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,7 @@ from companies.search.store import (
 )
 from companies.search.store_edge import EdgeStore
 from companies.search.store_qdrant import QdrantServerStore
-from tests.conftest import DEMO_FILE
+from tests.helpers import DEMO_FILE
 
 ENGINES = {
     "edge": lambda path: EdgeStore(path, name="companies"),

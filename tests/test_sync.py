@@ -1,48 +1,15 @@
 """The index follows saves and deletes (in-process signal processor, the embedded default)."""
 
-import subprocess
-import sys
-from contextlib import contextmanager
-
 import pytest
 from django.db import transaction
 
 from companies.models import Company, IndexStatus
 from companies.search import indexing
 from companies.search.query import search_companies
-from companies.search.store import close_store
 from tests.factories import make_company
+from tests.helpers import NEW_TEXT, OLD_TEXT, store_held_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-OLD_TEXT = "Underwater basket weaving lessons for scuba divers."
-NEW_TEXT = "Quantum computing cloud platform for chemistry simulations."
-
-
-@contextmanager
-def store_held_elsewhere(store):
-    """The embedded store taken by another process, as a running site or worker would hold it."""
-    close_store()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(store.path / ".lock")],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield
-    finally:
-        holder.communicate("")  # closing stdin lets it exit, releasing the lock
-
-
-HOLD_LOCK = """
-import fcntl, sys
-lock = open(sys.argv[1], "a+")
-fcntl.flock(lock, fcntl.LOCK_EX)
-print("held", flush=True)
-sys.stdin.read()
-"""
 
 
 def top(query):

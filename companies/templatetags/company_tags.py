@@ -30,9 +30,3 @@ def website_label(url):
 def initial(name):
     """The first letter or digit of a name, for the logo placeholder."""
     return next((char.upper() for char in name or "" if char.isalnum()), "?")
-
-
-@register.filter
-def words(text):
-    """The distinct words of a space-separated field (a company's markets), in order."""
-    return list(dict.fromkeys((text or "").split()))

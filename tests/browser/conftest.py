@@ -15,7 +15,7 @@ import pytest
 
 from companies.models import Company
 from companies.search.indexing import index_companies, open_index, remove_companies
-from tests.conftest import indexed_demo
+from tests.helpers import indexed_demo
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [

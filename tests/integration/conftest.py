@@ -1,35 +1,13 @@
 import socket
 import subprocess
-import time
-from contextlib import contextmanager
 
 import pytest
 import redis
-from celery.contrib.testing.worker import start_worker
 
 from searchsite.celery import app as celery_app
-from tests.conftest import search_settings
+from tests.helpers import running_worker, search_settings, wait_for
 
 from . import REDIS_URL
-
-
-@contextmanager
-def running_worker(broker_url):
-    """A real Celery worker, in a thread of this process, consuming from ``broker_url``.
-
-    It shares this process's embedded store, which is why it can run without a Qdrant server.
-    """
-    previous = celery_app.conf.broker_url
-    celery_app.conf.broker_url = broker_url
-    celery_app.close()  # drop connections made with the previous broker
-    try:
-        with start_worker(
-            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60
-        ) as worker:
-            yield worker
-    finally:
-        celery_app.conf.broker_url = previous
-        celery_app.close()
 
 
 @pytest.fixture
@@ -102,13 +80,3 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-def wait_for(condition, timeout=30, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

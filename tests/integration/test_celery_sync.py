@@ -8,9 +8,7 @@ from companies.models import Company, IndexStatus
 from companies.search.indexing import open_index
 from companies.search.query import search_companies
 from tests.factories import make_company
-from tests.test_sync import NEW_TEXT, OLD_TEXT, store_held_elsewhere
-
-from .conftest import wait_for
+from tests.helpers import NEW_TEXT, OLD_TEXT, store_held_elsewhere, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -22,11 +22,10 @@ from companies.models import Company, IndexStatus
 from companies.search import indexing
 from companies.search.query import search_companies
 from companies.search.store import close_store, get_store
-from tests.conftest import search_settings
 from tests.factories import make_company
-from tests.test_sync import store_held_elsewhere
+from tests.helpers import search_settings, store_held_elsewhere, wait_for
 
-from .conftest import running_worker, wait_for
+from .conftest import running_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,13 +107,10 @@ def test_rebuild_killed_midway_resumes_without_duplicates_or_gaps(celery_sync, t
         stderr=subprocess.PIPE,
         text=True,
     )
-    state_file = Path(env["QDRANT_PATH"]) / "companies.json"
-    wait_for(
-        lambda: json.loads(state_file.read_text()).get("next"),
-        timeout=60,
-        message="the rebuild to start",
-    )
-    time.sleep(3)  # some batches in
+    # Off a terminal the command says each tenth done: kill it once a few batches are in.
+    progress = iter(rebuild.stderr.readline, "")
+    line = next((line for line in progress if line.startswith("Rebuilding: ")), "")
+    assert line, "the rebuild ended without saying its progress"
     rebuild.send_signal(signal.SIGKILL)
     rebuild.wait()
 

@@ -13,7 +13,8 @@ from companies.search.indexing import index_companies, optimize_index
 class Command(BaseCommand):
     help = (
         "Import companies from a startups data file (JSON lines or a JSON array of objects with "
-        "name, images, alt, description, link, city) and index them. Re-running updates in place."
+        "name, images, alt, description, link, city, and optionally searchable: true or false) "
+        "and index them. Re-running updates in place."
     )
 
     def add_arguments(self, parser):
