@@ -40,8 +40,9 @@ def main():
     from companies.models import text_key
     from companies.search import embedding, keywords
     from companies.search import query as search
+    from companies.search.engines import close_store
     from companies.search.indexing import index_metadata, open_index
-    from companies.search.store import IndexPoint, close_store
+    from companies.search.store import IndexPoint
     from companies.search.store_edge import EdgeStore, edge
     from companies.search.store_qdrant import QdrantServerStore
 

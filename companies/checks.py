@@ -4,8 +4,9 @@ from django.conf import settings
 from django.core.checks import Warning, register
 
 from .search.conf import search_setting
+from .search.engines import peek_metadata
 from .search.indexing import recipe_metadata
-from .search.store import StoreUnavailable, incompatibility, peek_metadata
+from .search.store import StoreUnavailable, incompatibility
 
 
 @register()

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from companies.models import Company
-from companies.search.store import get_store
+from companies.search.engines import get_store
 
 # Text every parameter is fed (sent URL-encoded as UTF-8).
 ODD_TEXT = {

@@ -15,8 +15,8 @@ from rest_framework.authtoken.models import Token
 
 from companies.importing import import_companies
 from companies.models import Company
+from companies.search.engines import close_store
 from companies.search.indexing import index_companies, open_index
-from companies.search.store import close_store
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "startups_demo.jsonl"
 

@@ -7,8 +7,8 @@ import sys
 import pytest
 from django.test import Client
 
+from companies.search.engines import get_store
 from companies.search.indexing import index_metadata
-from companies.search.store import get_store
 from tests.conftest import search_settings
 from tests.test_production_settings import ROOT, production_env
 from tests.test_sync import store_held_elsewhere

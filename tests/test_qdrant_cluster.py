@@ -7,9 +7,9 @@ No Qdrant server runs in the tests: qdrant-client's local mode runs the server e
 
 import pytest
 
+from companies.search.engines import close_store
 from companies.search.indexing import index_companies, open_index
 from companies.search.query import search_companies
-from companies.search.store import close_store
 from companies.search.store_qdrant import QdrantServerStore, cluster_options
 from tests.conftest import search_settings
 from tests.factories import make_company

@@ -10,8 +10,9 @@ from django.db import connection
 
 from companies.models import Company, IndexStatus
 from companies.search import indexing
+from companies.search.engines import get_store
 from companies.search.query import search_companies
-from companies.search.store import StoreIncompatible, get_store
+from companies.search.store import StoreIncompatible
 from tests.conftest import search_settings
 from tests.factories import make_company
 

@@ -19,6 +19,8 @@ from companies.search.store_edge import EdgeStore
 from companies.search.store_qdrant import QdrantServerStore
 from tests.conftest import DEMO_FILE
 
+pytestmark = pytest.mark.django_db
+
 ENGINES = {
     "edge": lambda path: EdgeStore(path, name="companies"),
     "qdrant-client": lambda path: QdrantServerStore.for_local_path(path, alias="companies"),

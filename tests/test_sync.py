@@ -9,8 +9,8 @@ from django.db import transaction
 
 from companies.models import Company, IndexStatus
 from companies.search import indexing
+from companies.search.engines import close_store
 from companies.search.query import search_companies
-from companies.search.store import close_store
 from tests.factories import make_company
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -20,8 +20,8 @@ from bench.data import generate
 from companies.importing import import_companies
 from companies.models import Company, IndexStatus
 from companies.search import indexing
+from companies.search.engines import close_store, get_store
 from companies.search.query import search_companies
-from companies.search.store import close_store, get_store
 from tests.conftest import search_settings
 from tests.factories import make_company
 from tests.test_sync import store_held_elsewhere
