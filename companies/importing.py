@@ -28,6 +28,8 @@ FIELD_MAP = {
 REQUIRED = ("name", "link")
 MAX_DESCRIPTION = 10_000
 UPDATABLE_FIELDS = ["name", "description", "city", "image_url", "link", "tags"]
+# What Company.normalize() derives from them.
+DERIVED_FIELDS = ["name_text", "city_key", "website_key"]
 _url_validator = URLValidator(schemes=["http", "https"])
 # Nesting past Python's recursion limit: no startups record looks like that.
 TOO_DEEP = "nested too deeply"
@@ -252,8 +254,12 @@ def import_companies(data, *, progress=None):
             result.company_ids.append(company.pk if company else None)
             if progress and handled % 500 == 0:
                 progress(handled)
+        for company in to_create + to_update:
+            company.normalize()  # the stored keys (bulk writes skip save())
         created = Company.objects.bulk_create(to_create, batch_size=500)
-        Company.objects.bulk_update(to_update, UPDATABLE_FIELDS + ["updated_at"], batch_size=500)
+        Company.objects.bulk_update(
+            to_update, UPDATABLE_FIELDS + DERIVED_FIELDS + ["updated_at"], batch_size=500
+        )
         if progress:
             progress(len(cleaned))
     result.created, result.updated = len(created), len(to_update)

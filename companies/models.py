@@ -92,6 +92,14 @@ INDEX_FIELDS = ("index_status", "indexed_at", "indexed_hash", "index_error")
 
 class Company(models.Model):
     name = models.CharField(max_length=200, validators=[validate_visible])
+    name_text = models.CharField(
+        max_length=800,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The name as suggestions match it (text_key): case, accents' encoding and "
+        "width do not matter.",
+    )
     slug = models.SlugField(max_length=220, unique=True, help_text="Used in the company's URL.")
     description = models.TextField(
         blank=True, max_length=MAX_DESCRIPTION, validators=[MaxLengthValidator(MAX_DESCRIPTION)]
@@ -177,6 +185,7 @@ class Company(models.Model):
             kwargs["update_fields"] = {
                 *fields,
                 "website_key",
+                "name_text",
                 "city_key",
                 "slug",
                 "version",
@@ -207,6 +216,7 @@ class Company(models.Model):
         """Trim and collapse the one-line fields, and derive the keys from them."""
         self.name = one_line(self.name)
         self.city = one_line(self.city)
+        self.name_text = text_key(self.name)[:800]
         self.city_key = text_key(self.city)[:400]
         self.website_key = website_key(self.link)
 

@@ -88,16 +88,56 @@ def test_city_filter_returns_only_that_city(demo_companies, mode):
     assert results.count == len(results.hits)
 
 
-@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
-def test_city_filter_is_applied_inside_the_search_not_after_the_limit(demo_companies, mode):
-    # No London company is in the unfiltered top 10 for this query; a filter applied after
-    # the top 10 were taken would find nothing.
-    unfiltered = search_companies("online banking and payments", mode=mode, limit=10)
-    assert "London" not in {hit.company.city for hit in unfiltered.hits}
-    filtered = search_companies(
-        "online banking and payments", mode=mode, cities=["London"], limit=10
+FACET_QUERIES = ["software", "online banking and payments", "rewards for customers"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("query", FACET_QUERIES)
+def test_a_facet_counts_exactly_what_selecting_it_shows(demo_companies, mode, query):
+    results = search_companies(query, mode=mode, limit=100)
+    assert results.facets
+    everything = {hit.company.pk for hit in results.hits}
+    for facet in results.facets[:6]:
+        chosen = search_companies(query, mode=mode, cities=[facet.value], limit=100)
+        assert chosen.count == facet.count == len(chosen.hits)
+        assert (
+            {hit.company.pk for hit in chosen.hits}
+            == {hit.company.pk for hit in results.hits if hit.company.city == facet.value}
+            <= everything
+        )
+    several = [facet.value for facet in results.facets[:3]]
+    combined = search_companies(query, mode=mode, cities=several, limit=100)
+    assert combined.count == sum(facet.count for facet in results.facets[:3])
+    assert [f.count for f in combined.facets if f.selected] == [f.count for f in results.facets[:3]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("limit", [1, 7, 10, 23])
+def test_pages_of_any_size_concatenate_to_one_big_page(demo_companies, mode, limit):
+    whole = search_companies("software", mode=mode, limit=100)
+    ids, offset = [], 0
+    while offset < whole.count:
+        page = search_companies("software", mode=mode, limit=limit, offset=offset)
+        assert page.count == whole.count
+        ids += [hit.company.pk for hit in page.hits]
+        offset += limit
+    assert ids == [hit.company.pk for hit in whole.hits]
+    assert len(set(ids)) == len(ids) == whole.count
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_decomposed_and_full_width_queries_find_the_same(demo_companies, mode):
+    import unicodedata
+
+    plain = search_companies("café software", mode=mode, limit=20)
+    decomposed = search_companies(
+        unicodedata.normalize("NFD", "café software"), mode=mode, limit=20
     )
-    assert filtered.hits and {hit.company.city for hit in filtered.hits} == {"London"}
+    wide = search_companies("ｃａｆé ｓｏｆｔｗａｒｅ", mode=mode, limit=20)
+    expected = [(hit.company.pk, hit.highlight) for hit in plain.hits]
+    assert expected
+    assert [(hit.company.pk, hit.highlight) for hit in decomposed.hits] == expected
+    assert [(hit.company.pk, hit.highlight) for hit in wide.hits] == expected
 
 
 def test_several_cities_combine(demo_companies):
