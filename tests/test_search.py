@@ -285,3 +285,48 @@ def test_invalid_parameters_are_refused_with_a_reason(kwargs, message):
     query = kwargs.pop("query")
     with pytest.raises(InvalidSearch, match=message):
         search_companies(query, **kwargs)
+
+
+def test_hidden_companies_appear_in_no_search_similar_or_suggestion(demo_companies):
+    from companies.models import Company
+    from companies.search.query import search_database
+
+    spothero = Company.objects.get(name="SpotHero")
+    parkwhiz = Company.objects.get(name="ParkWhiz")
+    try:
+        # Hidden by an UPDATE that no signal sees: its point lingers in the index.
+        Company.objects.filter(pk=parkwhiz.pk).update(searchable=False)
+        for mode in MODES:
+            results = search_companies("parking garages", mode=mode, limit=100)
+            assert parkwhiz.pk not in {hit.company.pk for hit in results.hits}
+            assert results.count == len(results.hits)
+            assert sum(facet.count for facet in results.facets) == results.count
+        assert parkwhiz not in [hit.company for hit in similar_companies(spothero, limit=5)]
+        assert len(similar_companies(spothero, limit=5)) == 5
+        assert parkwhiz not in suggest_companies("parkw")
+        assert parkwhiz.pk not in {h.company.pk for h in search_database("parking").hits}
+    finally:
+        Company.objects.filter(pk=parkwhiz.pk).update(searchable=True)
+
+
+def test_a_point_without_a_row_is_not_counted(demo_companies):
+    from companies.models import Company
+
+    before = search_companies("parking", mode="keyword", limit=100)
+    gone = before.hits[0].company
+    Company.objects.filter(pk=gone.pk).delete()  # the point is still in the index
+    after = search_companies("parking", mode="keyword", limit=100)
+    assert after.count == before.count - 1 == len(after.hits)
+    assert sum(facet.count for facet in after.facets) == after.count
+    assert gone.pk not in {hit.company.pk for hit in after.hits}
+
+
+def test_suggest_matches_accents_and_width_on_every_database(search_store):
+    from tests.factories import make_company
+
+    emile = make_company("Émile Robotics", description="Robots.")
+    assert suggest_companies("émile") == [emile]
+    assert suggest_companies("EMILE") == []  # an accent is part of the letter
+    assert suggest_companies("e\u0301mile") == [emile]  # decomposed
+    assert suggest_companies("ÉMILE") == [emile]
+    assert suggest_companies("ｒｏｂｏ") == [emile]  # a word of the name, full width
