@@ -29,14 +29,11 @@ def clean_text(text):
 
 
 def clean_query(query):
-    if "\x00" in (query or ""):
-        raise InvalidSearch("The query contains a NUL character.")
-    query = clean_text(query)
-    if not query:
-        raise InvalidSearch("Enter something to search for.")
-    if len(query) > MAX_QUERY_LENGTH:
-        raise InvalidSearch(f"The query is too long: at most {MAX_QUERY_LENGTH} characters.")
-    return query
+    return _clean(query, "query", MAX_QUERY_LENGTH, "Enter something to search for.")
+
+
+def clean_prefix(prefix):
+    return _clean(prefix, "prefix", MAX_PREFIX_LENGTH, "Type the start of a company name.")
 
 
 def clean_mode(mode):
@@ -45,15 +42,15 @@ def clean_mode(mode):
     return mode
 
 
-def clean_prefix(prefix):
-    if "\x00" in (prefix or ""):
-        raise InvalidSearch("The prefix contains a NUL character.")
-    prefix = clean_text(prefix)
-    if not prefix:
-        raise InvalidSearch("Type the start of a company name.")
-    if len(prefix) > MAX_PREFIX_LENGTH:
-        raise InvalidSearch(f"The prefix is too long: at most {MAX_PREFIX_LENGTH} characters.")
-    return prefix
+def _clean(text, what, max_length, when_empty):
+    if "\x00" in (text or ""):
+        raise InvalidSearch(f"The {what} contains a NUL character.")
+    text = clean_text(text)
+    if not text:
+        raise InvalidSearch(when_empty)
+    if len(text) > max_length:
+        raise InvalidSearch(f"The {what} is too long: at most {max_length} characters.")
+    return text
 
 
 def clean_cities(cities):

@@ -205,22 +205,20 @@ def read_metadata(path, name):
 
 def _query(plan):
     return edge.QueryRequest(
-        limit=plan.limit,
-        prefetches=[_prefetch(p) for p in plan.prefetches] or None,
-        query=_score(plan.query),
-        filter=_filter(plan.filter),
+        **_search(plan),
         score_threshold=plan.score_threshold,
         with_payload=list(plan.with_payload),
     )
 
 
-def _prefetch(prefetch):
-    return edge.Prefetch(
-        limit=prefetch.limit,
-        prefetches=[_prefetch(p) for p in prefetch.prefetches] or None,
-        query=_score(prefetch.query),
-        filter=_filter(prefetch.filter),
-    )
+def _search(node):
+    """What a ``QueryPlan`` and a ``Prefetch`` both say: a query over prefetches, filtered."""
+    return {
+        "limit": node.limit,
+        "prefetches": [edge.Prefetch(**_search(p)) for p in node.prefetches] or None,
+        "query": _score(node.query),
+        "filter": _filter(node.filter),
+    }
 
 
 def _score(query):

@@ -199,27 +199,23 @@ class QdrantServerStore(CompanyStore):
 
 
 def _query(plan):
-    query, using = _score(plan.query)
     return models.QueryRequest(
-        prefetch=[_prefetch(p) for p in plan.prefetches] or None,
-        query=query,
-        using=using,
-        filter=_filter(plan.filter),
-        limit=plan.limit,
+        **_search(plan),
         score_threshold=plan.score_threshold,
         with_payload=list(plan.with_payload),
     )
 
 
-def _prefetch(prefetch):
-    query, using = _score(prefetch.query)
-    return models.Prefetch(
-        prefetch=[_prefetch(p) for p in prefetch.prefetches] or None,
-        query=query,
-        using=using,
-        filter=_filter(prefetch.filter),
-        limit=prefetch.limit,
-    )
+def _search(node):
+    """What a ``QueryPlan`` and a ``Prefetch`` both say: a query over prefetches, filtered."""
+    query, using = _score(node.query)
+    return {
+        "prefetch": [models.Prefetch(**_search(p)) for p in node.prefetches] or None,
+        "query": query,
+        "using": using,
+        "filter": _filter(node.filter),
+        "limit": node.limit,
+    }
 
 
 def _score(query):
