@@ -213,6 +213,11 @@ class CompanyStore:
         return next_
 
     @guarded
+    def live_target(self):
+        """The name of the live index, or None."""
+        return self._generations()[0]
+
+    @guarded
     def rebuild_target(self):
         """The name of the next index being filled, or None."""
         return self._generations()[1]
