@@ -7,7 +7,7 @@ Two engines implement ``CompanyStore`` (``engines.open_store`` picks one from th
   (``store_edge.EdgeStore``): Qdrant's own engine in-process (HNSW, payload indexes, the same
   query model), which one process may open at a time. qdrant-client's local mode is selectable
   as ``EMBEDDED_ENGINE="qdrant-local"``: it runs the server code path without a server (the
-  engines' speeds are compared by ``bench/store_engines.py``, figures in docs/).
+  engines' speeds are compared by ``bench/store_engines.py``, figures in the README).
 
 ``PlanStore`` holds everything engines share: the generations bookkeeping, the write targets,
 scrolling for hashes, what a query asks (built as an engine-neutral plan in ``plan.py``) and
