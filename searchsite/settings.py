@@ -343,7 +343,8 @@ COMPANY_SEARCH = {
     "QDRANT_URL": env_str("QDRANT_URL"),
     "QDRANT_API_KEY": env_str("QDRANT_API_KEY"),
     "QDRANT_PATH": env_str("QDRANT_PATH") or str(VAR_DIR / "qdrant"),
-    "QDRANT_TIMEOUT": env_int("QDRANT_TIMEOUT", 5),
+    # Seconds a Qdrant server request may take before the index counts as unavailable.
+    "QDRANT_TIMEOUT": 5,
     "COLLECTION": env_str("QDRANT_COLLECTION", "companies"),
     # Without QDRANT_URL: "edge" (Qdrant Edge, the default) or "qdrant-local" (qdrant-client's
     # local mode: the server code path without a server; slow beyond a few thousand companies).
