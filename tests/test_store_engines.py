@@ -217,3 +217,35 @@ def test_an_unreachable_server_is_the_fallback_on_pages_and_503_on_the_api(clien
     page = client.get("/", {"q": "parking"})
     assert page.status_code == 200 and "only match the words" in page.content.decode()
     assert client.get("/api/search/", {"q": "parking"}).status_code == 503
+
+
+def test_every_read_answers_the_same_on_both_engines(tmp_path, demo_points):
+    points, names = demo_points
+    spothero = next(pk for pk, name in names.items() if name == "SpotHero")
+    terms = keywords.query_terms("restaurants software")
+    answers = []
+    for label, open_engine in ENGINES.items():
+        store = open_engine(tmp_path / label)
+        try:
+            store.ensure_index(index_metadata())
+            store.upsert(points)
+            store.delete([points[1].id])
+            answers.append(
+                (
+                    store.count(),
+                    store.count(cities=("chicago", "london"), terms=terms),
+                    store.count(terms=()),
+                    store.city_counts(terms=terms),
+                    store.city_counts(cities=("chicago",)),
+                    store.payloads([points[0].id, points[1].id, 10**9]),
+                    store.point_hashes(),
+                    store.point_hashes(next_index=True),
+                    [p.id for p in store.recommend(spothero, cities=("chicago",), limit=4)],
+                    store.metadata(),
+                    store.rebuild_target(),
+                )
+            )
+        finally:
+            store.close()
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 258 and answers[0][2] == 0 and answers[0][7] == {}
