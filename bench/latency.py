@@ -7,8 +7,9 @@ For each size (sites are prepared once under var/bench/, see bench/common.py):
 1. bare cost, in a process of its own with the store: for every query, a fresh query embedding
    (no cache) plus one store call, timed alone. "vector" is the irreducible minimum (one dense
    nearest-neighbour search, limit 10); "store" is the ranking call the site makes for that
-   mode and filter (candidates, rescoring, fusion, the unfiltered ranking for facets; for
-   keyword mode the BM25 ranking of the first page, without the facet counts).
+   mode and filter (semantic and hybrid: candidates, rescoring and fusion, unfiltered; keyword:
+   the BM25 ranking of the matches listed, and of those in the city when filtered; without the
+   facet counts).
 2. gunicorn (1 process, 4 threads, DEBUG off) serving the site; a second process (this one)
    sends the same distinct queries one at a time over a kept-alive connection to
    /api/search/ for each mode, without and with a city filter, and to the /search/ page.
@@ -47,7 +48,7 @@ import json, sys, time
 import django
 django.setup()
 from companies.models import text_key
-from companies.search import embedding, keywords, query as search
+from companies.search import embedding, keywords, ranking as search
 from companies.search.indexing import open_index
 from companies.search.store import RankRequest
 
@@ -76,7 +77,7 @@ for label, queries in batches.items():
         timed("vector", lambda: store.rank(RankRequest(dense=vector, limit=10, candidates=10)))
         requests = search.ranking_requests(
             q, None if mode == "keyword" else vector,
-            None if mode == "semantic" else keywords.query_terms(q), cities, listed=10)
+            None if mode == "semantic" else keywords.query_terms(q), cities)
         timed(f"store {label}", lambda: store.rank_batch(requests))
 print(json.dumps(timings))
 """

@@ -213,8 +213,8 @@ def main():
 
 
 def sweep(judged):
-    from companies.search import query
-    from companies.search.store import Fusion
+    from companies.search import ranking
+    from companies.search.plan import Fusion
 
     variants = {"rrf": Fusion("rrf"), "dbsf": Fusion("dbsf")}
     for sentences in (0.7, 0.8, 0.9):
@@ -224,13 +224,13 @@ def sweep(judged):
                     "formula", sentences, weight, saturation
                 )
     results = {}
-    original = query.FUSION
+    original = ranking.FUSION
     try:
         for label, fusion in variants.items():
-            query.FUSION = fusion
+            ranking.FUSION = fusion
             results[label] = evaluate({label: service_ranking("hybrid")}, judged)[0][label]
     finally:
-        query.FUSION = original
+        ranking.FUSION = original
     print_table(results, "Hybrid fusion sweep")
 
 

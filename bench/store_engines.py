@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -39,9 +40,10 @@ def main():
     django.setup()
     from companies.models import text_key
     from companies.search import embedding, keywords
-    from companies.search import query as search
+    from companies.search import ranking as search
+    from companies.search.engines import close_store
     from companies.search.indexing import index_metadata, open_index
-    from companies.search.store import IndexPoint, close_store
+    from companies.search.store import IndexPoint
     from companies.search.store_edge import EdgeStore, edge
     from companies.search.store_qdrant import QdrantServerStore
 
@@ -73,8 +75,11 @@ def main():
     city = text_key("London")
     queries = distinct_queries(args.queries)
     plans = [
-        (q, search.ranking_requests(q, embedding.embed_query(q), keywords.query_terms(q), cities))
-        for q in queries
+        (q, [replace(request, cities=cities) for request in requests])
+        for q, requests in (
+            (q, search.ranking_requests(q, embedding.embed_query(q), keywords.query_terms(q)))
+            for q in queries
+        )
         for cities in ((), (city,))
     ]
     exact = {}

@@ -1,11 +1,13 @@
 """Start-up checks for search settings that would otherwise fail later and obscurely."""
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from .search.conf import search_setting
+from .search.engines import embedded_engine, peek_metadata
 from .search.indexing import recipe_metadata
-from .search.store import StoreUnavailable, incompatibility, peek_metadata
+from .search.store import StoreUnavailable, incompatibility
 
 
 @register()
@@ -30,9 +32,19 @@ def check_index_compatible(app_configs, **kwargs):
     """An index built for another model or recipe is named at start-up, not at the first query."""
     try:
         have = peek_metadata()
-    except StoreUnavailable:
+    except (StoreUnavailable, ImproperlyConfigured):
         return []  # unreachable now; queries will say so
     problem = have is not None and incompatibility(have, recipe_metadata())
     if not problem:
         return []
     return [Warning(problem, hint="Searches fail until the index is rebuilt.", id="companies.W002")]
+
+
+@register()
+def check_embedded_engine(app_configs, **kwargs):
+    """A misspelt EMBEDDED_ENGINE stops the start instead of quietly picking an engine."""
+    try:
+        embedded_engine()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), id="companies.E001")]
+    return []

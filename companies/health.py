@@ -20,8 +20,9 @@ from django.db import connection
 from django.http import JsonResponse
 
 from .search import embedding
+from .search.engines import get_store
 from .search.indexing import recipe_metadata
-from .search.store import StoreIncompatible, get_store, incompatibility
+from .search.store import StoreIncompatible, incompatibility
 from .signals import CelerySignalProcessor, signal_processor
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Company, free_slug
+from .models import DERIVED_FIELDS, Company, free_slug
 
 # Data set field -> model field.
 FIELD_MAP = {
@@ -32,7 +32,7 @@ REQUIRED = ("name", "link")
 # Optional boolean column: absent leaves a record's visibility as it is (new records: visible).
 SEARCHABLE = "searchable"
 # Written by an import; the keys are derived from them (Company.normalize).
-UPDATABLE_FIELDS = [*FIELD_MAP.values(), SEARCHABLE, "city_key", "website_key"]
+UPDATABLE_FIELDS = [*FIELD_MAP.values(), SEARCHABLE, *DERIVED_FIELDS]
 # Model fields an import never sets: not validated per row.
 NOT_IMPORTED = [
     f.name for f in Company._meta.fields if f.name not in FIELD_MAP.values() and f.name != "name"
@@ -215,7 +215,7 @@ def clean_row(line, record):
         company.clean_fields(exclude=NOT_IMPORTED)
     except ValidationError as exc:
         return RejectedRow(line, _field_errors(exc, company))
-    return {name: getattr(company, name) for name in (*values, "city_key", "website_key")}
+    return {name: getattr(company, name) for name in (*values, *DERIVED_FIELDS)}
 
 
 def _field_errors(exc, company):

@@ -87,12 +87,22 @@ class CompanyQuerySet(models.QuerySet):
         return self.filter(searchable=True)
 
 
+# Derived from the content by Company.normalize(): written wherever the content is.
+DERIVED_FIELDS = ("name_text", "city_key", "website_key")
 # Written by the indexer only: a save of the record's content never writes them back.
 INDEX_FIELDS = ("index_status", "indexed_at", "indexed_hash", "index_error")
 
 
 class Company(models.Model):
     name = models.CharField(max_length=200, validators=[validate_visible])
+    name_text = models.CharField(
+        max_length=800,
+        blank=True,
+        db_index=True,
+        editable=False,
+        help_text="The name as suggestions match it (text_key): case, accents' encoding and "
+        "width do not matter.",
+    )
     slug = models.SlugField(max_length=220, unique=True, help_text="Used in the company's URL.")
     description = models.TextField(
         blank=True, max_length=MAX_DESCRIPTION, validators=[MaxLengthValidator(MAX_DESCRIPTION)]
@@ -175,14 +185,7 @@ class Company(models.Model):
                     and f.name not in INDEX_FIELDS
                     and f.attname not in deferred
                 ]
-            kwargs["update_fields"] = {
-                *fields,
-                "website_key",
-                "city_key",
-                "slug",
-                "version",
-                "updated_at",
-            }
+            kwargs["update_fields"] = {*fields, *DERIVED_FIELDS, "slug", "version", "updated_at"}
             self.version = F("version") + 1
         self._expected_version = expected_version
         try:
@@ -208,6 +211,7 @@ class Company(models.Model):
         """Trim and collapse the one-line fields, and derive the keys from them."""
         self.name = one_line(self.name)
         self.city = one_line(self.city)
+        self.name_text = text_key(self.name)[:800]
         self.city_key = text_key(self.city)[:400]
         self.website_key = website_key(self.link)
 

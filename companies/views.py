@@ -5,16 +5,11 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from .models import Company, text_key
-from .search.query import (
-    DEFAULT_MODE,
-    MAX_MATCHES,
-    InvalidSearch,
-    search_companies,
-    search_database,
-    similar_companies,
-    suggest_companies,
-)
+from .search.fallback import search_database
+from .search.params import DEFAULT_MODE, MAX_MATCHES, InvalidSearch
+from .search.ranking import search_companies, similar_companies
 from .search.store import PointNotIndexed, StoreIncompatible, StoreUnavailable
+from .search.suggest import suggest_companies
 
 logger = logging.getLogger(__name__)
 

@@ -343,6 +343,8 @@ COMPANY_SEARCH = {
     "QDRANT_URL": env_str("QDRANT_URL"),
     "QDRANT_API_KEY": env_str("QDRANT_API_KEY"),
     "QDRANT_PATH": env_str("QDRANT_PATH") or str(VAR_DIR / "qdrant"),
+    # Seconds a Qdrant server request may take before the index counts as unavailable.
+    "QDRANT_TIMEOUT": 5,
     "COLLECTION": env_str("QDRANT_COLLECTION", "companies"),
     # Without QDRANT_URL: "edge" (Qdrant Edge, the default) or "qdrant-local" (qdrant-client's
     # local mode: the server code path without a server; slow beyond a few thousand companies).
@@ -353,12 +355,15 @@ COMPANY_SEARCH = {
     "SHARD_NUMBER": env_positive_int("QDRANT_SHARDS"),
     "REPLICATION_FACTOR": env_positive_int("QDRANT_REPLICATION_FACTOR"),
     "WRITE_CONSISTENCY_FACTOR": env_positive_int("QDRANT_WRITE_CONSISTENCY"),
-    "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2"),
+    # Blank: the model the pinned package ships (companies.search.model_files.MODEL_NAME).
+    "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL"),
     "MODEL_DIR": env_str("EMBEDDING_MODEL_DIR") or str(VAR_DIR / "models" / "all-MiniLM-L6-v2"),
     "EMBEDDING_THREADS": env_int("EMBEDDING_THREADS", 0) or None,
     # Companies embedded and written per batch; texts per model call.
     "BATCH_SIZE": env_int("INDEX_BATCH_SIZE", 256),
     "EMBED_BATCH_SIZE": env_int("EMBED_BATCH_SIZE", 32),
+    # The document length BM25 normalises by (part of the keyword recipe the index records).
+    "BM25_AVG_LEN": 40,
     "SIGNAL_PROCESSOR": env_str("SEARCH_SIGNAL_PROCESSOR")
     or (
         "companies.signals.CelerySignalProcessor"

@@ -22,7 +22,7 @@ from django.test import Client
 
 from companies.jobs import run_job
 from companies.models import Company, Job
-from companies.search.store import get_store
+from companies.search.engines import get_store
 
 # Text every parameter is fed (sent URL-encoded as UTF-8).
 ODD_TEXT = {

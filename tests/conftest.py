@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
+from companies.search.engines import close_store
 from companies.search.indexing import open_index
-from companies.search.store import close_store
 from tests.helpers import indexed_demo, search_settings
 
 

@@ -1,17 +1,15 @@
 """A Qdrant cluster's collection settings (QDRANT_SHARDS, QDRANT_REPLICATION_FACTOR,
 QDRANT_WRITE_CONSISTENCY) reach the creation of each collection.
 
-No Qdrant server runs in the tests: qdrant-client's local mode runs the server engine's code path
-(QdrantServerStore) and accepts the same creation call, ignoring the cluster options.
+No Qdrant server runs in the tests: the store runs on qdrant-client's local mode through a client
+that records what ``create_collection`` receives and then creates the collection for real.
 """
 
 import pytest
+from qdrant_client import QdrantClient
 
-from companies.search.indexing import index_companies, open_index
-from companies.search.query import search_companies
-from companies.search.store import close_store
-from companies.search.store_qdrant import QdrantServerStore, cluster_options
-from tests.factories import make_company
+from companies.search.indexing import index_metadata
+from companies.search.store_qdrant import QdrantServerStore
 from tests.helpers import search_settings
 
 pytestmark = pytest.mark.django_db
@@ -19,29 +17,44 @@ pytestmark = pytest.mark.django_db
 CLUSTER = {"SHARD_NUMBER": 6, "REPLICATION_FACTOR": 3, "WRITE_CONSISTENCY_FACTOR": 2}
 
 
-def test_the_cluster_settings_are_passed_to_create_collection(settings):
-    settings.COMPANY_SEARCH = search_settings(**CLUSTER)
-    assert cluster_options() == {
-        "shard_number": 6,
-        "replication_factor": 3,
-        "write_consistency_factor": 2,
-    }
+class RecordingClient(QdrantClient):
+    """The real local-mode client, keeping the keyword arguments of every collection created."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.created = []
+
+    def create_collection(self, collection_name, **kwargs):
+        self.created.append(kwargs)
+        return super().create_collection(collection_name, **kwargs)
+
+
+def created_with(settings, **cluster):
+    unset = dict.fromkeys(CLUSTER)
+    settings.COMPANY_SEARCH = search_settings(**{**unset, **cluster})
+    client = RecordingClient(location=":memory:")
+    store = QdrantServerStore(client, "companies", embedded=True)
+    try:
+        store.ensure_index(index_metadata())
+        store.begin_rebuild({**index_metadata(), "recipe": -1})
+        assert store.metadata() == index_metadata()
+        return client.created
+    finally:
+        store.close()
+
+
+def test_the_cluster_settings_reach_every_collection_created(settings):
+    created = created_with(settings, **CLUSTER)
+    assert len(created) == 2  # the live collection and a rebuild's
+    for kwargs in created:
+        assert (
+            kwargs["shard_number"],
+            kwargs["replication_factor"],
+            kwargs["write_consistency_factor"],
+        ) == (6, 3, 2)
 
 
 def test_unset_they_leave_the_servers_defaults(settings):
-    settings.COMPANY_SEARCH = search_settings(SHARD_NUMBER=None, REPLICATION_FACTOR=2)
-    assert cluster_options() == {"replication_factor": 2}
-
-
-def test_a_collection_created_with_them_serves_searches(settings, tmp_path):
-    settings.COMPANY_SEARCH = search_settings(
-        EMBEDDED_ENGINE="qdrant-local", QDRANT_PATH=str(tmp_path / "local"), **CLUSTER
-    )
-    try:
-        store = open_index()
-        assert isinstance(store, QdrantServerStore)
-        company = make_company("Zephyr Labs", description="Quantum computing in the cloud.")
-        index_companies([company.pk])
-        assert search_companies("quantum cloud").hits[0].company == company
-    finally:
-        close_store()
+    created = created_with(settings, REPLICATION_FACTOR=2)
+    assert created[0]["replication_factor"] == 2
+    assert "shard_number" not in created[0] and "write_consistency_factor" not in created[0]

@@ -88,16 +88,65 @@ def test_city_filter_returns_only_that_city(demo_companies, mode):
     assert results.count == len(results.hits)
 
 
-@pytest.mark.parametrize("mode", ["hybrid", "semantic"])
-def test_city_filter_is_applied_inside_the_search_not_after_the_limit(demo_companies, mode):
-    # No London company is in the unfiltered top 10 for this query; a filter applied after
-    # the top 10 were taken would find nothing.
-    unfiltered = search_companies("online banking and payments", mode=mode, limit=10)
-    assert "London" not in {hit.company.city for hit in unfiltered.hits}
-    filtered = search_companies(
-        "online banking and payments", mode=mode, cities=["London"], limit=10
+FACET_QUERIES = ["software", "online banking and payments", "rewards for customers"]
+
+
+def every_hit(query, mode, cities=()):
+    """All of a search's hits, page after page of 100, and the count every page gave."""
+    hits, counts, offset = [], set(), 0
+    while True:
+        page = search_companies(query, mode=mode, cities=cities, limit=100, offset=offset)
+        hits += page.hits
+        counts.add(page.count)
+        offset += 100
+        if offset >= page.count:
+            return hits, counts, page
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("query", FACET_QUERIES)
+def test_a_facet_counts_exactly_what_selecting_it_shows(demo_companies, mode, query):
+    everything, counts, results = every_hit(query, mode)
+    assert results.facets and counts == {len(everything)}
+    for facet in results.facets[:6]:
+        chosen, counts, _ = every_hit(query, mode, cities=[facet.value])
+        assert counts == {facet.count} and len(chosen) == facet.count
+        assert {hit.company.pk for hit in chosen} == {
+            hit.company.pk for hit in everything if hit.company.city == facet.value
+        }
+    several = [facet.value for facet in results.facets[:3]]
+    combined = search_companies(query, mode=mode, cities=several, limit=100)
+    assert combined.count == sum(facet.count for facet in results.facets[:3])
+    assert [f.count for f in combined.facets if f.selected] == [f.count for f in results.facets[:3]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("limit", [3, 7, 10])
+def test_pages_of_any_size_concatenate_to_one_big_page(demo_companies, mode, limit):
+    whole, counts, _ = every_hit("software", mode)
+    ids, offset = [], 0
+    while offset < len(whole):
+        page = search_companies("software", mode=mode, limit=limit, offset=offset)
+        assert page.count == len(whole)
+        ids += [hit.company.pk for hit in page.hits]
+        offset += limit
+    assert ids == [hit.company.pk for hit in whole]
+    assert len(set(ids)) == len(ids) and counts == {len(ids)}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_decomposed_and_full_width_queries_find_the_same(demo_companies, mode):
+    import unicodedata
+
+    plain = search_companies("café software", mode=mode, limit=20)
+    decomposed = search_companies(
+        unicodedata.normalize("NFD", "café software"), mode=mode, limit=20
     )
-    assert filtered.hits and {hit.company.city for hit in filtered.hits} == {"London"}
+    wide = search_companies("ｃａｆé ｓｏｆｔｗａｒｅ", mode=mode, limit=20)
+    expected = [(hit.company.pk, hit.highlight) for hit in plain.hits]
+    assert expected
+    assert [(hit.company.pk, hit.highlight) for hit in decomposed.hits] == expected
+    assert [(hit.company.pk, hit.highlight) for hit in wide.hits] == expected
 
 
 def test_several_cities_combine(demo_companies):
@@ -236,3 +285,48 @@ def test_invalid_parameters_are_refused_with_a_reason(kwargs, message):
     query = kwargs.pop("query")
     with pytest.raises(InvalidSearch, match=message):
         search_companies(query, **kwargs)
+
+
+def test_hidden_companies_appear_in_no_search_similar_or_suggestion(demo_companies):
+    from companies.models import Company
+    from companies.search.query import search_database
+
+    spothero = Company.objects.get(name="SpotHero")
+    parkwhiz = Company.objects.get(name="ParkWhiz")
+    try:
+        # Hidden by an UPDATE that no signal sees: its point lingers in the index.
+        Company.objects.filter(pk=parkwhiz.pk).update(searchable=False)
+        for mode in MODES:
+            results = search_companies("parking garages", mode=mode, limit=100)
+            assert parkwhiz.pk not in {hit.company.pk for hit in results.hits}
+            assert results.count == len(results.hits)
+            assert sum(facet.count for facet in results.facets) == results.count
+        assert parkwhiz not in [hit.company for hit in similar_companies(spothero, limit=5)]
+        assert len(similar_companies(spothero, limit=5)) == 5
+        assert parkwhiz not in suggest_companies("parkw")
+        assert parkwhiz.pk not in {h.company.pk for h in search_database("parking").hits}
+    finally:
+        Company.objects.filter(pk=parkwhiz.pk).update(searchable=True)
+
+
+def test_a_point_without_a_row_is_not_counted(demo_companies):
+    from companies.models import Company
+
+    before = search_companies("parking", mode="keyword", limit=100)
+    gone = before.hits[0].company
+    Company.objects.filter(pk=gone.pk).delete()  # the point is still in the index
+    after = search_companies("parking", mode="keyword", limit=100)
+    assert after.count == before.count - 1 == len(after.hits)
+    assert sum(facet.count for facet in after.facets) == after.count
+    assert gone.pk not in {hit.company.pk for hit in after.hits}
+
+
+def test_suggest_matches_accents_and_width_on_every_database(search_store):
+    from tests.factories import make_company
+
+    emile = make_company("Émile Robotics", description="Robots.")
+    assert suggest_companies("émile") == [emile]
+    assert suggest_companies("EMILE") == []  # an accent is part of the letter
+    assert suggest_companies("e\u0301mile") == [emile]  # decomposed
+    assert suggest_companies("ÉMILE") == [emile]
+    assert suggest_companies("ｒｏｂｏ") == [emile]  # a word of the name, full width

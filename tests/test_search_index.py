@@ -10,8 +10,9 @@ from django.db import connection
 
 from companies.models import Company, IndexStatus
 from companies.search import indexing
+from companies.search.engines import get_store
 from companies.search.query import search_companies
-from companies.search.store import StoreIncompatible, get_store
+from companies.search.store import StoreIncompatible
 from tests.factories import make_company
 from tests.helpers import search_settings
 
@@ -94,19 +95,19 @@ def test_loaddata_fixtures_are_indexed_by_the_signals(search_store, tmp_path):
 
 def test_rebuild_switches_to_a_new_index_and_drops_the_old(indexed):
     store = get_store()
-    old = store._state()["live"]
+    old = store.live_target()
     output = run("--rebuild")
     assert "Switched to the new index: 10 companies, 10 points" in output
-    new = store._state()["live"]
+    new = store.live_target()
     assert new != old and not (store.path / old).exists()
     assert search_companies("widget model 3", mode="keyword").hits[0].company.name == "Company 3"
 
 
 def test_rebuild_can_keep_the_old_index(indexed):
     store = get_store()
-    old = store._state()["live"]
+    old = store.live_target()
     run("--rebuild", "--keep-old")
-    assert (store.path / old).exists() and store._state()["live"] != old
+    assert (store.path / old).exists() and store.live_target() != old
 
 
 def test_clear_empties_the_index_and_marks_every_company_pending(indexed):

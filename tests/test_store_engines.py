@@ -2,13 +2,15 @@
 qdrant-client (the server code path, run here in its local mode). Same points in, same answers
 out, so the server path is covered on machines without a Qdrant server."""
 
+from dataclasses import replace
+
 import pytest
 
 from companies.importing import import_companies
 from companies.models import Company, text_key
 from companies.search import embedding, keywords
 from companies.search.indexing import index_metadata, make_points, point_hash
-from companies.search.query import ranking_requests
+from companies.search.ranking import ranking_requests
 from companies.search.store import (
     PointNotIndexed,
     RankRequest,
@@ -18,6 +20,8 @@ from companies.search.store import (
 from companies.search.store_edge import EdgeStore
 from companies.search.store_qdrant import QdrantServerStore
 from tests.helpers import DEMO_FILE
+
+pytestmark = pytest.mark.django_db
 
 ENGINES = {
     "edge": lambda path: EdgeStore(path, name="companies"),
@@ -48,7 +52,8 @@ def store(request, tmp_path, demo_points):
 def ranked_names(store, names, query, mode="hybrid", cities=()):
     dense = embedding.embed_query(query) if mode != "keyword" else None
     terms = keywords.query_terms(query) if mode != "semantic" else None
-    ranked = store.rank_batch(ranking_requests(query, dense, terms, cities))[0]
+    request = replace(ranking_requests(query, dense, terms)[0], cities=cities)
+    ranked = store.rank(request)
     return [names[point.id] for point in ranked]
 
 
@@ -153,3 +158,94 @@ def test_a_keyword_only_request_ranks_by_bm25(store, demo_points):
     ranked = store.rank(RankRequest(terms=keywords.query_terms("parking garages"), limit=5))
     assert names[ranked[0].id] in {"SpotHero", "ParkWhiz"}
     assert [p.score for p in ranked] == sorted((p.score for p in ranked), reverse=True)
+
+
+def test_no_rebuild_means_no_next_index_hashes_on_every_engine(store):
+    assert store.rebuild_target() is None
+    assert store.point_hashes(next_index=True) == {}
+    store.optimize(next_index=True)  # nothing to optimize, nothing raised
+
+
+def test_a_request_the_engine_refuses_is_a_bug_not_an_outage(store):
+    with pytest.raises(Exception) as raised:
+        store.rank(RankRequest(dense=[0.5, 0.5, 0.5], limit=3))  # not the index's dimension
+    assert not isinstance(raised.value, StoreUnavailable)
+
+
+def test_an_unreachable_server_is_unavailable():
+    server = QdrantServerStore.for_server(
+        "http://127.0.0.1:9", api_key="", timeout=2, alias="companies"
+    )
+    try:
+        with pytest.raises(StoreUnavailable, match="unavailable"):
+            server.count()
+    finally:
+        server.close()
+
+
+def test_a_misspelt_embedded_engine_stops_the_start(settings):
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from companies.search.engines import get_store
+    from tests.conftest import search_settings
+
+    settings.COMPANY_SEARCH = search_settings(EMBEDDED_ENGINE="egde")
+    with pytest.raises(SystemCheckError, match="EMBEDDED_ENGINE is 'egde'"):
+        call_command("check")
+    with pytest.raises(ImproperlyConfigured, match="edge, qdrant-local"):
+        get_store()
+
+
+def test_a_bug_in_the_search_is_a_500_not_the_fallback(demo_companies, client, monkeypatch):
+    from companies.search import ranking
+
+    def wrong_dimension(*args, **kwargs):
+        return [RankRequest(dense=[0.5, 0.5, 0.5], limit=3)]
+
+    monkeypatch.setattr(ranking, "ranking_requests", wrong_dimension)
+    client.raise_request_exception = False
+    assert client.get("/", {"q": "parking"}).status_code == 500
+    assert client.get("/api/search/", {"q": "parking"}).status_code == 500
+
+
+def test_an_unreachable_server_is_the_fallback_on_pages_and_503_on_the_api(client, settings):
+    from tests.conftest import search_settings
+
+    settings.COMPANY_SEARCH = search_settings(QDRANT_URL="http://127.0.0.1:9", QDRANT_TIMEOUT=2)
+    page = client.get("/", {"q": "parking"})
+    assert page.status_code == 200 and "only match the words" in page.content.decode()
+    assert client.get("/api/search/", {"q": "parking"}).status_code == 503
+
+
+def test_every_read_answers_the_same_on_both_engines(tmp_path, demo_points):
+    points, names = demo_points
+    spothero = next(pk for pk, name in names.items() if name == "SpotHero")
+    terms = keywords.query_terms("restaurants software")
+    answers = []
+    for label, open_engine in ENGINES.items():
+        store = open_engine(tmp_path / label)
+        try:
+            store.ensure_index(index_metadata())
+            store.upsert(points)
+            store.delete([points[1].id])
+            answers.append(
+                (
+                    store.count(),
+                    store.count(cities=("chicago", "london"), terms=terms),
+                    store.count(terms=()),
+                    store.city_counts(terms=terms),
+                    store.city_counts(cities=("chicago",)),
+                    store.payloads([points[0].id, points[1].id, 10**9]),
+                    store.point_hashes(),
+                    store.point_hashes(next_index=True),
+                    [p.id for p in store.recommend(spothero, cities=("chicago",), limit=4)],
+                    store.metadata(),
+                    store.rebuild_target(),
+                )
+            )
+        finally:
+            store.close()
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 258 and answers[0][2] == 0 and answers[0][7] == {}

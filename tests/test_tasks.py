@@ -42,7 +42,7 @@ def test_take_along_is_bounded(search_store):
 def test_remove_task_deletes_points_by_id(broker_down):
     company = make_company("Gone Soon", description="Kites.")
     index_companies_task.run([company.pk])
-    from companies.search.store import get_store
+    from companies.search.engines import get_store
 
     assert company.pk in get_store().point_hashes()
     remove_companies_task.run([company.pk])

@@ -1,26 +1,15 @@
-"""The search settings (``settings.COMPANY_SEARCH``) with their defaults, read in one place."""
+"""The search settings (``settings.COMPANY_SEARCH``), read in one place.
+
+Their values, defaults included, live in the project's settings (read from the environment
+there); the search core only reads them and names none of the web layer's classes.
+"""
 
 from django.conf import settings
-
-DEFAULTS = {
-    "QDRANT_URL": "",
-    "QDRANT_API_KEY": "",
-    "QDRANT_PATH": "var/qdrant",
-    "QDRANT_TIMEOUT": 5,
-    "COLLECTION": "companies",
-    "EMBEDDED_ENGINE": "edge",
-    "SHARD_NUMBER": None,
-    "REPLICATION_FACTOR": None,
-    "WRITE_CONSISTENCY_FACTOR": None,
-    "EMBEDDING_MODEL": "sentence-transformers/all-MiniLM-L6-v2",
-    "MODEL_DIR": "var/models/all-MiniLM-L6-v2",
-    "EMBEDDING_THREADS": None,
-    "BATCH_SIZE": 256,
-    "EMBED_BATCH_SIZE": 32,
-    "BM25_AVG_LEN": 40,
-    "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
-}
+from django.core.exceptions import ImproperlyConfigured
 
 
 def search_setting(name):
-    return getattr(settings, "COMPANY_SEARCH", {}).get(name, DEFAULTS[name])
+    try:
+        return settings.COMPANY_SEARCH[name]
+    except (AttributeError, KeyError):
+        raise ImproperlyConfigured(f"settings.COMPANY_SEARCH has no {name!r}.") from None

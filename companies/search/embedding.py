@@ -18,7 +18,7 @@ _model_lock = threading.Lock()
 
 def _model_settings():
     return (
-        search_setting("EMBEDDING_MODEL"),
+        model_name(),
         str(search_setting("MODEL_DIR")),
         search_setting("EMBEDDING_THREADS"),
     )
@@ -49,7 +49,8 @@ def _load_model(name, folder, threads):
 
 
 def model_name():
-    return search_setting("EMBEDDING_MODEL")
+    """The model configured, by default the one the pinned package ships."""
+    return search_setting("EMBEDDING_MODEL") or MODEL_NAME
 
 
 def dimension():

@@ -19,7 +19,8 @@ from companies.models import Company, IndexStatus, name_key, text_key
 
 from . import embedding, keywords
 from .conf import search_setting
-from .store import IndexPoint, StoreIncompatible, get_store
+from .engines import get_store
+from .store import IndexPoint, StoreIncompatible
 from .text import split_sentences
 
 logger = logging.getLogger(__name__)

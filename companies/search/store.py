@@ -1,34 +1,55 @@
-"""The vector store: where company points live and how they are queried.
+"""The vector store: where company points live and how they are queried, whatever the engine.
 
-Two engines behind one interface (``CompanyStore``):
+Two engines implement ``CompanyStore`` (``engines.open_store`` picks one from the settings):
 - a Qdrant server or cluster through qdrant-client, when ``QDRANT_URL`` is set
   (``store_qdrant.QdrantServerStore``);
 - otherwise the embedded default, Qdrant Edge on disk at ``QDRANT_PATH``
   (``store_edge.EdgeStore``): Qdrant's own engine in-process (HNSW, payload indexes, the same
-  query model), which one process may open at a time. qdrant-client's local mode measured
-  2.9 s per filtered hybrid query at 50k companies against Edge's milliseconds
-  (``bench/store_engines.py``), so it is not the default; it remains selectable as
-  ``EMBEDDED_ENGINE="qdrant-local"``, which runs the server code path without a server.
+  query model), which one process may open at a time. qdrant-client's local mode is selectable
+  as ``EMBEDDED_ENGINE="qdrant-local"``: it runs the server code path without a server (the
+  engines' speeds are compared by ``bench/store_engines.py``, figures in the README).
+
+``PlanStore`` holds everything engines share: the generations bookkeeping, the write targets,
+scrolling for hashes, what a query asks (built as an engine-neutral plan in ``plan.py``) and
+which errors mean "unavailable". An engine only names its generations and translates and runs a
+plan with its own client.
 
 A store holds generations of the index: the live one answers queries; during a rebuild a next one
 is filled and every write goes to both, then it replaces the live one in one step.
 """
 
-import atexit
 import functools
-import threading
+import logging
 from dataclasses import dataclass
 
-from .conf import search_setting
+from .plan import (
+    DENSE,
+    INTEGER_FIELDS,
+    KEYWORD_FIELDS,
+    RANKED_PAYLOAD,
+    SENTENCES,
+    SPARSE,
+    CountPlan,
+    FacetPlan,
+    Filter,
+    Fusion,
+    RankRequest,
+    nearest_plan,
+    rank_plan,
+)
 
-DENSE = "dense"
-SENTENCES = "sentences"
-SPARSE = "keywords"
-# What a ranking returns of each point's payload.
-RANKED_PAYLOAD = ["city", "city_name"]
-# Payload fields with an index: filters and facets run on them.
-KEYWORD_FIELDS = ("city", "city_name", "name_key")
-INTEGER_FIELDS = ("terms",)
+__all__ = [
+    "DENSE",
+    "INTEGER_FIELDS",
+    "KEYWORD_FIELDS",
+    "RANKED_PAYLOAD",
+    "SENTENCES",
+    "SPARSE",
+    "Fusion",
+    "RankRequest",
+]
+logger = logging.getLogger(__name__)
+SCROLL_PAGE = 1000
 
 
 class StoreUnavailable(Exception):
@@ -60,138 +81,259 @@ class RankedPoint:
     city_name: str  # as displayed
 
 
-@dataclass(frozen=True)
-class Fusion:
-    """How a query's scores are combined (tuned with bench/quality.py).
+def guarded(method):
+    """One call at a time under the store's lock, and the failures the engine says mean "cannot
+    be reached or opened" raised as StoreUnavailable. Anything else (a programming error, a
+    request the engine refuses) propagates as it is, to be seen as the bug it is."""
 
-    Semantic score: ``(1 - sentence_weight)`` * cosine to the whole company + ``sentence_weight``
-    * cosine to its best-matching sentence. Hybrid adds ``keyword_weight`` * bm25 /
-    (bm25 + ``keyword_saturation``): a bounded boost for shared words, so the score keeps how
-    similar a result is, not just its rank. A company whose name is the query gets ``name_boost``.
-    ``method="rrf"`` / ``"dbsf"`` use Qdrant's rank fusions instead (compared in the benchmark).
-    """
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            with self._lock:
+                return method(self, *args, **kwargs)
+        except (StoreUnavailable, StoreIncompatible, PointNotIndexed):
+            raise
+        except Exception as exc:
+            if self.is_unavailable(exc):
+                raise StoreUnavailable(f"The search index is unavailable: {exc}") from exc
+            raise
 
-    method: str = "formula"
-    sentence_weight: float = 0.8
-    keyword_weight: float = 0.15
-    keyword_saturation: float = 8.0
-    name_boost: float = 1.0
-
-
-@dataclass(frozen=True)
-class RankRequest:
-    """One ranking: by meaning (``dense``), by keywords (``terms``), or both (hybrid).
-
-    Candidates come from the whole-company vectors and from the keyword index, ``candidates`` of
-    each, with the filters applied inside those searches; they are then scored by the fused
-    formula. ``score_threshold`` applies to the fused score.
-    """
-
-    dense: tuple = None
-    terms: tuple = None
-    name_key: str = None
-    cities: tuple = ()
-    limit: int = 10
-    candidates: int = 100
-    score_threshold: float = None
-    fusion: Fusion = Fusion()
+    return wrapper
 
 
 class CompanyStore:
-    """What the rest of the search package needs from a store, whatever the engine."""
+    """What the search package needs from a store, written once on top of an engine's
+    primitives (the underscored methods each engine implements).
 
-    def ensure_index(self, metadata):
-        """Create the live index if there is none; refuse one built with other ``metadata``."""
+    A generation is named by a string; ``_handle(name, live=...)`` gives what the engine's
+    calls take for it (an open shard, a collection or the alias of the live one).
+    """
+
+    _verified = None  # the metadata the live index was last found compatible with
+
+    # What an engine implements -------------------------------------------------------------
+
+    def is_unavailable(self, exc):
+        """Whether ``exc`` means the store cannot be reached or opened (not a bug)."""
         raise NotImplementedError
 
+    def _generations(self):
+        """``(live, next)`` generation names, None where there is none."""
+        raise NotImplementedError
+
+    def _set_generations(self, live, next_):
+        """Point live and next at these generations, in one atomic step."""
+        raise NotImplementedError
+
+    def _generation_metadata(self, name):
+        raise NotImplementedError
+
+    def _create_generation(self, metadata):
+        """A new empty generation (vectors, payload indexes, ``metadata``): its name."""
+        raise NotImplementedError
+
+    def _release_generation(self, name, *, delete):
+        """Stop using a generation that is no longer live or next; delete it if ``delete``."""
+        raise NotImplementedError
+
+    def _index_payload_fields(self, name):
+        """Create the payload indexes a generation lacks (one made by an older version)."""
+        raise NotImplementedError
+
+    def _handle(self, name, *, live=False):
+        raise NotImplementedError
+
+    def _upsert(self, handle, points):
+        raise NotImplementedError
+
+    def _delete(self, handle, ids):
+        raise NotImplementedError
+
+    def _scroll(self, handle, offset, limit):
+        """``(records, next offset or None)``; records have ``id`` and ``payload["hash"]``."""
+        raise NotImplementedError
+
+    def _retrieve(self, handle, ids, *, with_payload, with_vector):
+        """Records (``id``, ``payload``, ``vector``) of the points among ``ids``."""
+        raise NotImplementedError
+
+    def _query_batch(self, handle, plans):
+        """For each ``QueryPlan``, its scored points (``id``, ``score``, ``payload``)."""
+        raise NotImplementedError
+
+    def _count(self, handle, plan):
+        raise NotImplementedError
+
+    def _facet(self, handle, plan):
+        """``{value: count}`` for a ``FacetPlan``."""
+        raise NotImplementedError
+
+    def _flush(self, handle):
+        """Make a generation's writes durable before it goes live (an embedded engine's job)."""
+
+    def _optimize(self, handle):
+        """Build search structures after bulk writes (an embedded engine's job)."""
+
+    def close(self):
+        raise NotImplementedError
+
+    # Generations ---------------------------------------------------------------------------
+
+    @guarded
     def metadata(self):
         """What the live index was built with (model, dimension, recipe), or None."""
-        raise NotImplementedError
+        live, _ = self._generations()
+        return self._generation_metadata(live) if live else None
 
+    @guarded
+    def ensure_index(self, metadata):
+        """Create the live index if there is none; refuse one built with other ``metadata``."""
+        if self._verified == metadata:
+            return
+        live, next_ = self._generations()
+        if live is None:
+            self._set_generations(self._create_generation(metadata), next_)
+        elif problem := incompatibility(self._generation_metadata(live), metadata):
+            raise StoreIncompatible(problem)
+        else:
+            self._index_payload_fields(live)
+        self._verified = dict(metadata)
+
+    @guarded
     def begin_rebuild(self, metadata):
         """Start (or resume) filling a next index; writes go to both from now on. Its name."""
-        raise NotImplementedError
+        live, next_ = self._generations()
+        if next_ and self._generation_metadata(next_) == metadata:
+            return next_
+        if next_:  # an abandoned rebuild for another model: start over
+            self._set_generations(live, None)
+            self._release_generation(next_, delete=True)
+        next_ = self._create_generation(metadata)
+        self._set_generations(live, next_)
+        return next_
 
+    @guarded
+    def live_target(self):
+        """The name of the live index, or None."""
+        return self._generations()[0]
+
+    @guarded
     def rebuild_target(self):
         """The name of the next index being filled, or None."""
-        raise NotImplementedError
+        return self._generations()[1]
 
+    @guarded
     def finish_rebuild(self, *, keep_old=False):
         """Make the next index the live one in one step; drop the old unless ``keep_old``."""
-        raise NotImplementedError
+        old, next_ = self._generations()
+        self._flush(self._handle(next_))
+        self._set_generations(next_, None)
+        if old:
+            self._release_generation(old, delete=not keep_old)
+        self._verified = None
+        logger.info("Index %s is live (was %s%s)", next_, old, ", kept" if keep_old else "")
+        return old
 
+    @guarded
     def drop(self):
         """Delete every generation of the index."""
-        raise NotImplementedError
+        generations = [name for name in self._generations() if name]
+        self._set_generations(None, None)
+        for name in generations:
+            self._release_generation(name, delete=True)
+        self._verified = None
 
+    def _write_targets(self, only_next):
+        live, next_ = self._generations()
+        targets = [] if only_next or live is None else [self._handle(live, live=True)]
+        return targets + ([self._handle(next_)] if next_ else [])
+
+    def _live(self):
+        live = self._generations()[0]
+        if live is None:
+            raise StoreUnavailable("The search index has not been built yet.")
+        return self._handle(live, live=True)
+
+    # Points --------------------------------------------------------------------------------
+
+    @guarded
     def upsert(self, points, *, only_next=False):
-        raise NotImplementedError
+        if points:
+            for target in self._write_targets(only_next):
+                self._upsert(target, points)
 
+    @guarded
     def delete(self, ids, *, only_next=False):
-        raise NotImplementedError
+        if ids:
+            for target in self._write_targets(only_next):
+                self._delete(target, list(ids))
 
+    @guarded
     def optimize(self, *, next_index=False):
         """Build search structures after bulk writes (an embedded engine's job; a server's own)."""
+        name = self._generations()[1 if next_index else 0]
+        if name:
+            self._optimize(self._handle(name, live=not next_index))
 
+    @guarded
     def point_hashes(self, *, next_index=False):
-        """``{id: text hash}`` of every point (of the next index if ``next_index``)."""
-        raise NotImplementedError
+        """``{id: text hash}`` of every point (of the next index if ``next_index``; none when
+        no rebuild runs)."""
+        name = self._generations()[1 if next_index else 0]
+        if name is None:
+            return {}
+        handle, hashes, offset = self._handle(name, live=not next_index), {}, None
+        while True:
+            records, offset = self._scroll(handle, offset, SCROLL_PAGE)
+            hashes.update({int(r.id): (r.payload or {}).get("hash", "") for r in records})
+            if offset is None:
+                return hashes
 
+    @guarded
     def count(self, *, cities=(), terms=None):
         """Points in ``cities`` (all if empty) containing any of ``terms`` (if given)."""
-        raise NotImplementedError
+        return self._count(self._live(), CountPlan(Filter(tuple(cities), _terms(terms))))
 
+    @guarded
     def payloads(self, ids):
         """``{id: payload}`` of the points that exist among ``ids``."""
-        raise NotImplementedError
+        records = self._retrieve(self._live(), list(ids), with_payload=True, with_vector=False)
+        return {int(record.id): record.payload for record in records}
+
+    # Queries -------------------------------------------------------------------------------
 
     def rank(self, request):
         """``RankedPoint``s for a ``RankRequest``, best first."""
         return self.rank_batch([request])[0]
 
+    @guarded
     def rank_batch(self, requests):
         """``rank`` for several requests at once (one round trip, one pass over the data)."""
-        raise NotImplementedError
+        results = self._query_batch(self._live(), [rank_plan(request) for request in requests])
+        return [[ranked_point(point) for point in points] for points in results]
 
+    @guarded
     def recommend(self, point_id, *, cities=(), limit):
         """The points nearest to point ``point_id`` (which is left out)."""
-        raise NotImplementedError
+        handle = self._live()
+        records = self._retrieve(handle, [point_id], with_payload=False, with_vector=DENSE)
+        if not records:
+            raise PointNotIndexed(point_id)
+        plan = nearest_plan(
+            records[0].vector[DENSE], exclude_id=point_id, cities=cities, limit=limit
+        )
+        return [ranked_point(point) for point in self._query_batch(handle, [plan])[0]]
 
+    @guarded
     def city_counts(self, *, cities=(), terms=None, limit=100):
         """``{city as displayed: count}`` over the points in ``cities`` containing any of
         ``terms``."""
-        raise NotImplementedError
-
-    def close(self):
-        raise NotImplementedError
+        plan = FacetPlan("city_name", Filter(tuple(cities), _terms(terms)), limit)
+        return self._facet(self._live(), plan)
 
 
-def translate_errors(unavailable):
-    """A decorator for engine methods: one call at a time under the store's lock, and the
-    engine's ``unavailable`` errors raised as StoreUnavailable, so callers handle one exception.
-    Programming errors pass through as they are."""
-
-    def decorate(method):
-        @functools.wraps(method)
-        def wrapper(self, *args, **kwargs):
-            try:
-                with self._lock:
-                    return method(self, *args, **kwargs)
-            except (
-                StoreUnavailable,
-                StoreIncompatible,
-                PointNotIndexed,
-                TypeError,
-                AttributeError,
-                NameError,
-            ):
-                raise
-            except unavailable as exc:
-                raise StoreUnavailable(f"The search index is unavailable: {exc}") from exc
-
-        return wrapper
-
-    return decorate
+def _terms(terms):
+    return None if terms is None else tuple(terms)
 
 
 def ranked_point(point):
@@ -214,83 +356,6 @@ def incompatibility(have, want):
         f"The search index was built differently ({details}). "
         "Run: python manage.py search_index --rebuild"
     )
-
-
-_opened = (None, None)  # (settings it was opened with, store)
-_store_lock = threading.Lock()
-
-
-def _store_settings():
-    return tuple(
-        search_setting(name)
-        for name in (
-            "QDRANT_URL",
-            "QDRANT_API_KEY",
-            "QDRANT_PATH",
-            "QDRANT_TIMEOUT",
-            "COLLECTION",
-            "EMBEDDED_ENGINE",
-        )
-    )
-
-
-def get_store():
-    """The process's store, opened on first use (after any fork, so workers get their own)."""
-    global _opened
-    wanted = _store_settings()
-    if _opened[0] != wanted:
-        with _store_lock:
-            if _opened[0] != wanted:
-                _close_opened()
-                _opened = (wanted, _open_store(*wanted))
-    return _opened[1]
-
-
-def _open_store(url, api_key, path, timeout, name, engine):
-    if url:
-        from .store_qdrant import QdrantServerStore
-
-        return QdrantServerStore.for_server(url, api_key=api_key, timeout=timeout, alias=name)
-    if engine == "qdrant-local":
-        from .store_qdrant import QdrantServerStore
-
-        return QdrantServerStore.for_local_path(path, alias=name)
-    from .store_edge import EdgeStore
-
-    return EdgeStore(path, name=name)
-
-
-def peek_metadata():
-    """What the live index was built with, read without taking the store (start-up checks)."""
-    url, api_key, path, timeout, name, engine = _store_settings()
-    if url:
-        from .store_qdrant import QdrantServerStore
-
-        store = QdrantServerStore.for_server(url, api_key=api_key, timeout=timeout, alias=name)
-        try:
-            return store.metadata()
-        finally:
-            store.close()
-    if engine == "edge":
-        from .store_edge import read_metadata
-
-        return read_metadata(path, name)
-    return None  # qdrant-local can only be read by its single owner
-
-
-def _close_opened():
-    global _opened
-    store = _opened[1]
-    _opened = (None, None)
-    if store is not None:
-        store.close()
-
-
-@atexit.register
-def close_store():
-    """Close the process's store, releasing the embedded store's lock (tests, commands)."""
-    with _store_lock:
-        _close_opened()
 
 
 def in_use_message(path):

@@ -20,8 +20,8 @@ from bench.data import generate
 from companies.importing import import_companies
 from companies.models import Company, IndexStatus
 from companies.search import indexing
+from companies.search.engines import close_store, get_store
 from companies.search.query import search_companies
-from companies.search.store import close_store, get_store
 from tests.factories import make_company
 from tests.helpers import search_settings, store_held_elsewhere, wait_for
 
@@ -83,7 +83,7 @@ def test_rebuild_killed_midway_resumes_without_duplicates_or_gaps(celery_sync, t
     result = import_companies("\n".join(json.dumps(row) for row in generate(600)))
     indexing.index_companies(result.company_ids)
     store = get_store()
-    old_live = store._state()["live"]
+    old_live = store.live_target()
     close_store()  # the rebuilding process takes the store
 
     database = django_settings.DATABASES["default"]
@@ -117,12 +117,12 @@ def test_rebuild_killed_midway_resumes_without_duplicates_or_gaps(celery_sync, t
     store = get_store()
     partial = store.point_hashes(next_index=True)
     assert 0 < len(partial) < 600, "killed in the middle"
-    assert store._state()["live"] == old_live  # searches kept the old index meanwhile
+    assert store.live_target() == old_live  # searches kept the old index meanwhile
 
     embedded = []
     indexing.rebuild_index(batch_size=50, progress=embedded.append)
     store = get_store()
-    assert store._state()["live"] != old_live and store._state()["next"] is None
+    assert store.live_target() != old_live and store.rebuild_target() is None
     hashes = store.point_hashes()
     assert sorted(hashes) == sorted(Company.objects.values_list("pk", flat=True))
     assert store.count() == 600  # one point per company: no duplicates, no gaps

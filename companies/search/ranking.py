@@ -1,0 +1,135 @@
+"""Search by the index: the three modes, their city facets, and similar companies.
+
+What counts as a match (``count``, facets, how far pages go):
+- ``keyword``: every company containing at least one query term (after stemming and
+  stopwords), ranked by BM25; the first ``MAX_MATCHES`` can be paged through and are counted
+  exactly, beyond that the index counts the rest.
+- ``semantic``: among the ``CANDIDATES`` companies nearest to the query by meaning, those whose
+  semantic score (similarity to the whole company and to its best sentence, ``plan.Fusion``)
+  reaches ``MIN_SCORE``.
+- ``hybrid``: among those candidates and the ``CANDIDATES`` best by keywords, those whose hybrid
+  score (the semantic score plus a bounded boost for shared keywords) reaches ``MIN_SCORE``.
+
+The match set of a query does not depend on its city filter: candidates are drawn without it,
+then the filter and the facets partition the matches (``results.Matches``). So a city's facet
+count equals the count with that city selected, the counts of the selected cities add up to
+the filtered count, and a page is cut from one ranking whichever page is asked.
+"""
+
+from collections import Counter
+from dataclasses import replace
+
+from companies.models import name_key, text_key
+
+from . import embedding, keywords
+from .indexing import open_index
+from .params import (
+    DEFAULT_MODE,
+    MAX_MATCHES,
+    clean_cities,
+    clean_mode,
+    clean_query,
+    validate_page,
+)
+from .plan import Fusion, RankRequest
+from .results import Matches, SearchResults, city_facets, searchable_rows, total_order
+
+# Semantic and hybrid rank the best CANDIDATES by meaning and (hybrid) by keywords.
+CANDIDATES = 100
+MAX_FACET_CITIES = 1000
+# Below this semantic (or hybrid) score a company is not about the query: 95% of the companies
+# judged relevant in bench/queries.jsonl score above it.
+MIN_SCORE = 0.2
+FUSION = Fusion()
+# Similar companies asked beyond those shown, so hidden ones can be left out.
+SIMILAR_SPARE = 5
+
+
+def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0):
+    """Companies matching ``query`` in ``mode``, best first: ``limit`` from ``offset`` on."""
+    query = clean_query(query)
+    mode = clean_mode(mode)
+    validate_page(limit, offset)
+    city_keys = clean_cities(cities)
+
+    store = open_index()
+    dense = embedding.embed_query(query) if mode != "keyword" else None
+    terms = keywords.query_terms(query) if mode != "semantic" else None
+    if mode == "keyword" and not terms:  # only stopwords: nothing to look for
+        return SearchResults(query, mode, city_keys, limit, offset, 0, [], [])
+    requests = ranking_requests(query, dense, terms, city_keys)
+    ranked, *filtered = store.rank_batch(requests)
+    matches = Matches.of(ranked)
+    counts, names = matches.city_counts()
+    shown = matches.in_cities(city_keys)
+    count = len(shown)
+    page = matches.hits(shown[offset : offset + limit], keywords.stems(query))
+    if dense is None and len(ranked) == requests[0].limit:
+        # More keyword matches than are listed: the index counts them all, the page comes from
+        # the filtered ranking.
+        counts, names, count = _keyword_counts(store, terms, city_keys, counts, names)
+        if city_keys:
+            page = _page_of(filtered[0], offset, limit, keywords.stems(query))
+    return SearchResults(
+        query=query,
+        mode=mode,
+        cities=city_keys,
+        limit=limit,
+        offset=offset,
+        count=count,
+        hits=page,
+        facets=city_facets(counts, names, city_keys),
+    )
+
+
+def ranking_requests(query, dense, terms, city_keys=()):
+    """What a search asks the store: one ranking of all its matches, without the city filter.
+
+    By meaning (semantic, hybrid): every candidate above ``MIN_SCORE``. By keywords alone: the
+    first ``MAX_MATCHES`` by BM25, and with a city filter also the first ``MAX_MATCHES`` in those
+    cities, used when there are more matches than one ranking lists.
+    """
+    sources = (dense is not None) + bool(terms)
+    request = RankRequest(
+        dense=dense,
+        terms=terms,
+        name_key=name_key(query),
+        limit=MAX_MATCHES if dense is None else CANDIDATES * sources,
+        candidates=CANDIDATES,
+        score_threshold=None if dense is None else MIN_SCORE,
+        fusion=FUSION,
+    )
+    if dense is None and city_keys:
+        return [request, replace(request, cities=city_keys)]
+    return [request]
+
+
+def _keyword_counts(store, terms, city_keys, counts, names):
+    """Facets and count of keyword matches beyond those listed, as the index counts them."""
+    by_name = store.city_counts(terms=terms, limit=MAX_FACET_CITIES)
+    counts = Counter()
+    for name, found in by_name.items():
+        key = text_key(name)
+        counts[key] += found
+        names.setdefault(key, name)
+    if len(by_name) == MAX_FACET_CITIES:  # too many cities to add them up
+        count = store.count(cities=city_keys, terms=terms)
+    else:
+        count = sum(counts[key] for key in city_keys) if city_keys else sum(counts.values())
+    return counts, names, count
+
+
+def _page_of(ranked, offset, limit, query_stems):
+    matches = Matches.of(ranked)
+    return matches.hits(matches.ranked[offset : offset + limit], query_stems)
+
+
+def similar_companies(company, *, limit=5, cities=()):
+    """The searchable companies most like ``company`` (itself excluded), by their embeddings."""
+    validate_page(limit, 0)
+    ranked = open_index().recommend(
+        company.pk, cities=clean_cities(cities), limit=limit + SIMILAR_SPARE
+    )
+    rows = searchable_rows(point.id for point in ranked)
+    matches = Matches([point for point in total_order(ranked) if point.id in rows], rows)
+    return matches.hits(matches.ranked[:limit])

@@ -1,0 +1,99 @@
+"""What a search answers (hits, city facets, the page) and how ranked ids become it.
+
+One rule for every mode: the ranking is ordered totally (score, then id), the ids are checked
+against the searchable rows in the database (a point left behind by a deleted or hidden company
+never counts), the facets count those rows by their ``city_key``, the city filter keeps the rows
+in the selected cities, and the page is cut from that one list. So a facet's count is exactly
+what selecting it shows, and pages neither repeat nor skip a company whatever their size.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+
+from companies.models import Company
+
+from .highlight import snippet
+
+# What result cards and the API show of a company (and what the facets count it by).
+HIT_FIELDS = ("name", "slug", "description", "city", "city_key", "link", "image_url")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    company: Company
+    score: float
+    highlight: str = ""
+
+
+@dataclass(frozen=True)
+class CityFacet:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    mode: str
+    cities: tuple
+    limit: int
+    offset: int
+    count: int
+    hits: list
+    facets: list
+
+
+def total_order(ranked):
+    """Best first; among equal scores the lower id first, so every page agrees on the order."""
+    return sorted(ranked, key=lambda point: (-point.score, point.id))
+
+
+def searchable_rows(ids):
+    """``{id: Company}`` of the searchable companies among ``ids``, in one query."""
+    return Company.objects.searchable().only(*HIT_FIELDS).in_bulk(list(ids))
+
+
+@dataclass(frozen=True)
+class Matches:
+    """A query's matches that have a searchable row, in rank order, with their rows."""
+
+    ranked: list
+    rows: dict
+
+    @classmethod
+    def of(cls, ranked):
+        ranked = total_order(ranked)
+        rows = searchable_rows(point.id for point in ranked)
+        return cls([point for point in ranked if point.id in rows], rows)
+
+    def city_counts(self):
+        """``(counts by city key, display name by city key)``."""
+        counts, names = Counter(), {}
+        for point in self.ranked:
+            row = self.rows[point.id]
+            counts[row.city_key] += 1
+            names.setdefault(row.city_key, row.city)
+        return counts, names
+
+    def in_cities(self, city_keys):
+        if not city_keys:
+            return self.ranked
+        return [point for point in self.ranked if self.rows[point.id].city_key in city_keys]
+
+    def hits(self, ranked, query_stems=frozenset()):
+        return [hit(self.rows[point.id], point.score, query_stems) for point in ranked]
+
+
+def hit(company, score, query_stems=frozenset()):
+    return SearchHit(company, score, snippet(company.description, query_stems))
+
+
+def city_facets(counts, names, selected):
+    """Facet entries, most companies first: ``counts`` and ``selected`` are city keys (text_key),
+    ``names`` gives their display names."""
+    keys = {key for key in set(counts) | set(selected) if key}
+    return sorted(
+        (CityFacet(names.get(key) or key, counts.get(key, 0), key in selected) for key in keys),
+        key=lambda facet: (-facet.count, facet.value),
+    )
