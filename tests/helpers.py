@@ -58,7 +58,7 @@ def indexed_demo(django_db_blocker, path):
     from companies.importing import import_companies
     from companies.models import Company
     from companies.search.indexing import index_companies
-    from companies.search.store import close_store
+    from companies.search.engines import close_store
 
     with override_settings(COMPANY_SEARCH=search_settings(QDRANT_PATH=str(path))):
         with django_db_blocker.unblock():
@@ -72,7 +72,7 @@ def indexed_demo(django_db_blocker, path):
 @contextmanager
 def store_held_elsewhere(store):
     """The embedded store taken by another process, as a running site or worker would hold it."""
-    from companies.search.store import close_store
+    from companies.search.engines import close_store
 
     close_store()
     holder = subprocess.Popen(

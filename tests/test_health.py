@@ -9,7 +9,6 @@ from django.test import Client
 
 from companies.search.engines import get_store
 from companies.search.indexing import index_metadata
-from companies.search.engines import get_store
 from tests.helpers import ROOT, production_env, search_settings, store_held_elsewhere
 
 pytestmark = pytest.mark.django_db

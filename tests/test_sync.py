@@ -5,7 +5,6 @@ from django.db import transaction
 
 from companies.models import Company, IndexStatus
 from companies.search import indexing
-from companies.search.engines import close_store
 from companies.search.query import search_companies
 from tests.factories import make_company
 from tests.helpers import NEW_TEXT, OLD_TEXT, store_held_elsewhere

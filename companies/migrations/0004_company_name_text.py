@@ -10,7 +10,7 @@ def fill_name_text(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("companies", "0002_company_keys_versions_searchable")]
+    dependencies = [("companies", "0003_admin_jobs")]
 
     operations = [
         migrations.AddField(
