@@ -57,8 +57,8 @@ def indexed_demo(django_db_blocker, path):
     """The demo startups in the database and indexed in a store at ``path``, for a while."""
     from companies.importing import import_companies
     from companies.models import Company
-    from companies.search.indexing import index_companies
     from companies.search.engines import close_store
+    from companies.search.indexing import index_companies
 
     with override_settings(COMPANY_SEARCH=search_settings(QDRANT_PATH=str(path))):
         with django_db_blocker.unblock():
