@@ -19,6 +19,8 @@ COMPANY_SEARCH = {
     "QDRANT_URL": "",
     "QDRANT_PATH": os.path.join(tempfile.mkdtemp(prefix="startup-search-tests-"), "qdrant"),
     "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
+    # No background repair unless a test asks for one (tests/test_concurrency.py).
+    "REPAIR_INTERVAL": 0,
 }
 CELERY_BROKER_URL = ""
 

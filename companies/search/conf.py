@@ -19,6 +19,7 @@ DEFAULTS = {
     "EMBED_BATCH_SIZE": 32,
     "BM25_AVG_LEN": 40,
     "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
+    "REPAIR_INTERVAL": 15 * 60,
 }
 
 
