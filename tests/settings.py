@@ -14,6 +14,14 @@ from searchsite.settings import COMPANY_SEARCH, DATABASES, REST_FRAMEWORK, env_s
 if env_str("TEST_DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(env_str("TEST_DATABASE_URL"))}
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A database file, as on a site: threads racing writes then wait for SQLite's write lock
+    # (WAL, BEGIN IMMEDIATE, the busy timeout), where the shared in-memory test database would
+    # fail them at once with "database table is locked".
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.mkdtemp(prefix="startup-search-db-"), "test.sqlite3")
+    }
+
 COMPANY_SEARCH = {
     **COMPANY_SEARCH,
     "QDRANT_URL": "",
