@@ -109,12 +109,14 @@ def test_rebuild_killed_midway_resumes_without_duplicates_or_gaps(celery_sync, t
         text=True,
     )
     state_file = Path(env["QDRANT_PATH"]) / "companies.json"
-    wait_for(
+    next_shard = Path(env["QDRANT_PATH"]) / wait_for(
         lambda: json.loads(state_file.read_text()).get("next"),
         timeout=60,
         message="the rebuild to start",
     )
-    time.sleep(3)  # some batches in
+    empty = wait_for(lambda: next_shard.exists() and files_size(next_shard), timeout=60)
+    # Some batches in: the new shard's files grew (however loaded the machine is).
+    wait_for(lambda: files_size(next_shard) > empty, timeout=120, message="the first batches")
     rebuild.send_signal(signal.SIGKILL)
     rebuild.wait()
 
@@ -132,6 +134,10 @@ def test_rebuild_killed_midway_resumes_without_duplicates_or_gaps(celery_sync, t
     assert store.count() == 600  # one point per company: no duplicates, no gaps
     assert indexing.check_index().clean
     assert sum(embedded) == 600  # the resumed part plus what was already there
+
+
+def files_size(folder):
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 def test_searches_and_writes_during_a_rebuild(celery_sync):
