@@ -78,3 +78,16 @@ def test_the_process_owning_the_embedded_store_repairs_drift_by_itself(repairing
 def test_no_repair_thread_when_the_interval_is_zero(racing_store):
     open_index()
     assert not any(thread.name == "search-index-repair" for thread in threading.enumerate())
+
+
+def test_celery_beat_runs_the_same_repair(racing_store, settings):
+    from companies.tasks import repair_index_task
+
+    company = make_company("Kept Co", description="Kites for children.")
+    Company.objects.filter(pk=company.pk).update(description="Bakery supplies wholesale.")
+    assert repair_index_task.run() == {"drift": 1, "indexed": 1, "removed": 0}
+    assert repair_index_task.run() == {"drift": 0}
+    assert settings.CELERY_BEAT_SCHEDULE["repair-search-index"] == {
+        "task": repair_index_task.name,
+        "schedule": settings.SEARCH_REPAIR_INTERVAL,
+    }
