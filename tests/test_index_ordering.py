@@ -151,3 +151,16 @@ def _client(action, errors):
         errors.append(exc)
     finally:
         connection.close()
+
+
+def test_a_delete_whose_removal_was_never_queued_leaves_no_point(broker_down, during_embedding):
+    # The broker is down: saves and deletes queue nothing; indexing is run by hand (as a retry).
+    company = make_company("Ghost Co", description="First text.")
+    indexing.index_companies([company.pk])
+    save_fields(company.pk, description=LONG)
+    during_embedding(lambda: Company.objects.get(pk=company.pk).delete())
+
+    indexing.index_companies([company.pk])
+
+    assert point_of(company.pk) is None
+    assert indexing.check_index().clean

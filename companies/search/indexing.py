@@ -145,7 +145,7 @@ def _index_batch(pks, *, force, only_next=False, attempts=3):
         points = {point.id: point for point in make_points(embed, hashes)} if embed else {}
         with transaction.atomic():
             locked = _lock_rows(rows.values())
-            gone = [pk for pk in pks if pk not in rows]
+            gone = _gone(pks, rows, locked)
             hidden = [row.pk for row in locked if not row.searchable]
             current = [row for row in locked if row.searchable]
             # A row whose point was dropped since it was read (same version, other bookkeeping)
@@ -200,6 +200,14 @@ def _lock_rows(rows):
     return list(
         Company.objects.select_for_update().filter(same_version).only(*ROW_FIELDS).order_by("pk")
     )
+
+
+def _gone(pks, rows, locked):
+    """Ids of ``pks`` with no row any more (deleted before or since they were read): their
+    points go. Nothing can write them again, since no one can lock a row that does not exist."""
+    unlocked = set(rows) - {row.pk for row in locked}
+    still_there = set(Company.objects.filter(pk__in=unlocked).values_list("pk", flat=True))
+    return [pk for pk in pks if pk not in rows or (pk in unlocked and pk not in still_there)]
 
 
 def _unchanged(row, hashes):
