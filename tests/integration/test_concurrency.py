@@ -20,7 +20,6 @@ from tests.test_index_ordering import (  # noqa: F401  (the ordering races again
     test_a_company_created_and_deleted_at_once_leaves_no_point,
     test_a_company_deleted_while_embedded_leaves_no_point,
     test_a_company_taken_out_of_search_while_embedded_leaves_no_point,
-    test_a_delete_whose_removal_was_never_queued_leaves_no_point,
     test_a_slow_older_text_never_lands_after_a_newer_one,
     test_a_write_while_the_rows_are_locked_waits_and_is_indexed_after,
 )
