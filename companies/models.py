@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, URLValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils.text import slugify
@@ -188,12 +188,15 @@ class Company(models.Model):
             kwargs["update_fields"] = {*fields, *DERIVED_FIELDS, "slug", "version", "updated_at"}
             self.version = F("version") + 1
         self._expected_version = expected_version
+        # One transaction: the version read back is the one this save wrote, and the index work
+        # queued on commit runs after it (in autocommit it would run inside post_save).
         try:
-            super().save(*args, **kwargs)
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, **kwargs)
+                if updating:
+                    self.refresh_from_db(fields=["version"])
         finally:
             self._expected_version = None
-        if updating:
-            self.refresh_from_db(fields=["version"])
 
     def get_absolute_url(self):
         return reverse("companies:detail", kwargs={"slug": self.slug})

@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from . import tasks
 from .models import Company, IndexStatus
-from .search import indexing
+from .search import autorepair, indexing
 from .search.conf import search_setting
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,19 @@ class BaseSignalProcessor:
 
 
 class InProcessSignalProcessor(BaseSignalProcessor):
-    """Index in the process that saved: the embedded default, which has no broker."""
+    """Index in the process that saved: the embedded default, which has no broker.
+
+    Without a broker there is no celery beat either: this process also runs the periodic check
+    and repair, in a thread started when it first opens the embedded store.
+    """
+
+    def setup(self):
+        super().setup()
+        autorepair.enable()
+
+    def teardown(self):
+        super().teardown()
+        autorepair.disable()
 
     def index(self, pks):
         try:

@@ -11,7 +11,7 @@ from celery import shared_task
 
 from .models import Company, IndexStatus
 from .search import indexing
-from .search.store import StoreIncompatible, StoreUnavailable
+from .search.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +55,4 @@ def remove_companies_task(pks):
 @shared_task(name="companies.repair_index")
 def repair_index_task():
     """The periodic safety net: whatever drifted (missed tasks, writes that bypass signals)."""
-    drift = indexing.check_index()
-    if drift.incompatible:
-        raise StoreIncompatible(drift.incompatible)
-    if drift.clean:
-        return {"drift": 0}
-    logger.warning(
-        "Search index drift: %s; repairing",
-        drift.summary(),
-        extra={
-            "event": "index_drift",
-            "missing": len(drift.missing),
-            "orphaned": len(drift.orphaned),
-            "stale": len(drift.stale),
-            "wrong_state": len(drift.wrong_state),
-        },
-    )
-    report = indexing.repair_index(drift)
-    return {"drift": drift.total, "indexed": report.indexed, "removed": report.removed}
+    return indexing.check_and_repair()

@@ -332,11 +332,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 
-# The safety net for drift between database and index (check + repair), run by celery beat.
+# The safety net for drift between database and index (check + repair), in seconds (0: off): run
+# by celery beat with a broker, by the web process's own repair thread without one.
 SEARCH_REPAIR_INTERVAL = env_int("SEARCH_REPAIR_INTERVAL", 15 * 60)
-CELERY_BEAT_SCHEDULE = {
-    "repair-search-index": {"task": "companies.repair_index", "schedule": SEARCH_REPAIR_INTERVAL},
-}
+CELERY_BEAT_SCHEDULE = (
+    {"repair-search-index": {"task": "companies.repair_index", "schedule": SEARCH_REPAIR_INTERVAL}}
+    if SEARCH_REPAIR_INTERVAL
+    else {}
+)
 
 # Search: one dict, read by companies.search.conf.
 COMPANY_SEARCH = {
@@ -370,6 +373,7 @@ COMPANY_SEARCH = {
         if CELERY_BROKER_URL
         else "companies.signals.InProcessSignalProcessor"
     ),
+    "REPAIR_INTERVAL": SEARCH_REPAIR_INTERVAL,
 }
 
 if (

@@ -21,11 +21,21 @@ else:
         "NAME": os.path.join(tempfile.mkdtemp(prefix="startup-search-db-"), "test.sqlite3")
     }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A database file, as on a site: threads racing writes then wait for SQLite's write lock
+    # (WAL, BEGIN IMMEDIATE, the busy timeout), where the shared in-memory test database would
+    # fail them at once with "database table is locked".
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.mkdtemp(prefix="startup-search-db-"), "test.sqlite3")
+    }
+
 COMPANY_SEARCH = {
     **COMPANY_SEARCH,
     "QDRANT_URL": "",
     "QDRANT_PATH": os.path.join(tempfile.mkdtemp(prefix="startup-search-tests-"), "qdrant"),
     "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
+    # No background repair unless a test asks for one (tests/test_concurrency.py).
+    "REPAIR_INTERVAL": 0,
 }
 CELERY_BROKER_URL = ""
 

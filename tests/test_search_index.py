@@ -7,6 +7,8 @@ import pytest
 from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 
 from companies.models import Company, IndexStatus
 from companies.search import indexing
@@ -137,3 +139,77 @@ def test_bad_arguments_are_refused():
         call_command("search_index", stdout=StringIO(), stderr=StringIO())
     with pytest.raises(CommandError, match="batch-size"):
         call_command("search_index", "--repair", "--batch-size", "0", stdout=StringIO())
+
+
+# Out of search (searchable=False) ---------------------------------------------------------------
+
+
+def hide(company):
+    company.searchable = False
+    company.save()
+
+
+def test_a_company_taken_out_of_search_leaves_the_index_and_comes_back(indexed):
+    company = indexed[3]
+    hide(company)
+    assert company.pk not in get_store().point_hashes()
+    company.refresh_from_db()
+    assert company.index_status == IndexStatus.INDEXED and company.indexed_hash == ""
+    assert indexing.check_index().clean  # no point is what it should have
+
+    company.searchable = True
+    company.save()  # the same text as before: embedded again all the same
+    assert get_store().point_hashes()[company.pk] == indexing.point_hash(company)
+    assert indexing.check_index().clean
+
+
+def test_check_repair_rebuild_and_the_pick_up_respect_searchable(indexed):
+    # Taken out of search behind the signals' back: its point is orphaned, not "fine".
+    Company.objects.filter(pk=indexed[0].pk).update(searchable=False)
+    # Out of search and still pending, as after a save whose task never ran.
+    Company.objects.filter(pk=indexed[1].pk).update(searchable=False, index_status="pending")
+    drift = indexing.check_index()
+    assert drift.orphaned == [indexed[0].pk, indexed[1].pk] and not drift.missing
+    assert "8 companies, 10 points" in drift.summary()
+
+    indexing.repair_index(drift)
+    assert indexing.check_index().clean
+    assert set(get_store().point_hashes()) == {c.pk for c in indexed[2:]}
+
+    # The index task's pick-up of pending companies does not put them back.
+    Company.objects.filter(pk__in=[indexed[0].pk, indexed[1].pk]).update(
+        index_status=IndexStatus.PENDING
+    )
+    indexing.index_companies([indexed[0].pk, indexed[1].pk, indexed[2].pk])
+    assert indexed[0].pk not in get_store().point_hashes()
+    assert indexing.check_index().clean
+
+    run("--rebuild")
+    assert set(get_store().point_hashes()) == {c.pk for c in indexed[2:]}
+    assert indexing.check_index().clean
+
+
+# A rebuild that cannot catch up ------------------------------------------------------------------
+
+
+def test_a_rebuild_outpaced_by_writes_says_so_and_keeps_the_live_index(indexed, monkeypatch):
+    store = get_store()
+    live = store._state()["live"]
+    fill = indexing._fill_next
+    rounds = []
+
+    def fill_while_written(pks, **kwargs):
+        # Each time the rebuild catches up, a bulk write (no signals) changes every text again.
+        fill(pks, **kwargs)
+        rounds.append(len(pks))
+        Company.objects.update(description=Concat(F("description"), Value(" More.")))
+
+    monkeypatch.setattr(indexing, "_fill_next", fill_while_written)
+    with pytest.raises(CommandError, match="writes are outpacing the rebuild.*run search_index"):
+        run("--rebuild")
+    assert store._state()["live"] == live  # not switched with drift left
+    assert len(rounds) == 1 + indexing.CATCH_UP_ROUNDS
+
+    monkeypatch.setattr(indexing, "_fill_next", fill)  # the writes stop: it resumes and switches
+    assert "Switched to the new index: 10 companies, 10 points" in run("--rebuild")
+    assert indexing.check_index().clean

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from companies.models import Company, IndexStatus, name_key, text_key
 
-from . import embedding, keywords
+from . import autorepair, embedding, keywords
 from .conf import search_setting
 from .engines import get_store
 from .store import IndexPoint, StoreIncompatible
@@ -82,9 +82,14 @@ def index_metadata():
 
 
 def open_index():
-    """The store, its live index created or verified for this model and recipe."""
+    """The store, its live index created or verified for this model and recipe.
+
+    In a process that indexes by itself with the embedded store, this also starts the periodic
+    check and repair (``autorepair``), as celery beat does where there is a broker.
+    """
     store = get_store()
     store.ensure_index(index_metadata())
+    autorepair.ensure_running()
     return store
 
 
@@ -103,9 +108,9 @@ class IndexReport:
 def index_companies(pks, *, force=False, batch_size=None, progress=None):
     """Bring the points of companies ``pks`` in line with the database, one batch at a time.
 
-    Companies that no longer exist are removed from the index. Store failures propagate (after
-    the batch is marked failed), so a task can retry; the records keep the error meanwhile.
-    ``progress``, if given, is called with the size of each batch done.
+    Companies that no longer exist, or are not searchable, are removed from the index. Store
+    failures propagate (after the batch is marked failed), so a task can retry; the records keep
+    the error meanwhile. ``progress``, if given, is called with the size of each batch done.
     """
     pks = list(dict.fromkeys(pks))
     batch_size = batch_size or search_setting("BATCH_SIZE")
@@ -118,37 +123,97 @@ def index_companies(pks, *, force=False, batch_size=None, progress=None):
     return report
 
 
-def _index_batch(pks, *, force):
+# What indexing reads of a row: its text, and which version of it that text is.
+ROW_FIELDS = ("pk", "version", "searchable", "index_status", "indexed_hash", "index_error")
+
+
+def _index_batch(pks, *, force, only_next=False, attempts=3):
+    """Index ``pks`` by the ordering rule (docs/indexing.md): embed outside any transaction,
+    then write a point only while its row is locked at the version that was embedded.
+
+    ``only_next``: fill the index being rebuilt (no index state is recorded).
+    """
     report = IndexReport()
-    companies = list(Company.objects.filter(pk__in=pks))
-    missing = set(pks) - {company.pk for company in companies}
+    rows = {
+        row.pk: row for row in Company.objects.filter(pk__in=pks).only(*ROW_FIELDS, *POINT_FIELDS)
+    }
+    shown = [row for row in rows.values() if row.searchable]
+    hashes = {row.pk: point_hash(row) for row in shown}
+    embed = [row for row in shown if force or only_next or row.indexed_hash != hashes[row.pk]]
     try:
-        store = open_index()
-        if missing:
-            store.delete(sorted(missing))
-            report.removed = len(missing)
-        hashes = {company.pk: point_hash(company) for company in companies}
-        stale = [
-            company for company in companies if force or company.indexed_hash != hashes[company.pk]
-        ]
-        embedded = {company.pk for company in stale}
-        store.upsert(make_points(stale, hashes))
-    except Exception as exc:
-        mark_failed([company.pk for company in companies], str(exc) or type(exc).__name__)
-        raise
-    with transaction.atomic():
-        _record_indexed(stale, hashes)
-        _record_indexed(
-            [
-                company
-                for company in companies
-                if company.pk not in embedded
-                and (company.index_status != IndexStatus.INDEXED or company.index_error)
+        # A rebuild fills the next index, whatever the live one was built with.
+        store = get_store() if only_next else open_index()
+        points = {point.id: point for point in make_points(embed, hashes)} if embed else {}
+        with transaction.atomic():
+            locked = _lock_rows(rows.values())
+            gone = _gone(pks, rows, locked)
+            hidden = [row.pk for row in locked if not row.searchable]
+            current = [row for row in locked if row.searchable]
+            # A row whose point was dropped since it was read (same version, other bookkeeping)
+            # is embedded again rather than trusted.
+            redo = [
+                row.pk for row in current if row.pk not in points and not _unchanged(row, hashes)
             ]
-        )
-    report.indexed = len(stale)
-    report.unchanged = len(companies) - len(stale)
+            fresh = [points[row.pk] for row in current if row.pk in points]
+            if gone or hidden:
+                store.delete(gone + hidden, only_next=only_next)
+            if fresh:
+                store.upsert(fresh, only_next=only_next)
+            if not only_next:
+                _record_indexed([point.id for point in fresh], hashes)
+                _record_indexed(
+                    [
+                        row.pk
+                        for row in current
+                        if row.pk not in points
+                        and row.pk not in redo
+                        and (row.index_status != IndexStatus.INDEXED or row.index_error)
+                    ]
+                )
+                _record_removed(hidden)
+    except Exception as exc:
+        if not only_next:
+            mark_failed(
+                {row.pk: row.version for row in rows.values()}, str(exc) or type(exc).__name__
+            )
+        raise
+    report.indexed = len(fresh)
+    report.unchanged = len(current) - len(fresh) - len(redo)
+    report.removed = len(gone) + len(hidden)
+    if redo and attempts > 1:
+        report.add(_index_batch(redo, force=True, only_next=only_next, attempts=attempts - 1))
     return report
+
+
+def _lock_rows(rows):
+    """Of ``rows`` (as read), those still at the version read, locked until the transaction ends:
+    searchable ones to write their points, others to remove them.
+
+    On PostgreSQL this takes the rows' locks (in id order, so two indexers never deadlock); on
+    SQLite the transaction already holds the database's write lock (``BEGIN IMMEDIATE``). A
+    writer that saves a newer version meanwhile either committed first (the row is not returned:
+    its own indexing follows) or waits until this transaction ends.
+    """
+    rows = list(rows)
+    if not rows:
+        return []
+    same_version = reduce(or_, (Q(pk=row.pk, version=row.version) for row in rows))
+    return list(
+        Company.objects.select_for_update().filter(same_version).only(*ROW_FIELDS).order_by("pk")
+    )
+
+
+def _gone(pks, rows, locked):
+    """Ids of ``pks`` with no row any more (deleted before or since they were read): their
+    points go. Nothing can write them again, since no one can lock a row that does not exist."""
+    unlocked = set(rows) - {row.pk for row in locked}
+    still_there = set(Company.objects.filter(pk__in=unlocked).values_list("pk", flat=True))
+    return [pk for pk in pks if pk not in rows or (pk in unlocked and pk not in still_there)]
+
+
+def _unchanged(row, hashes):
+    """Whether the locked ``row`` is recorded as indexed with the text it has now."""
+    return row.indexed_hash == hashes.get(row.pk)
 
 
 def make_points(companies, hashes):
@@ -182,23 +247,29 @@ def make_points(companies, hashes):
     return points
 
 
-def _record_indexed(companies, hashes=None):
-    """Mark ``companies`` indexed (with ``hashes``: as indexed now with those hashes), a few
-    hundred per statement, each row only if unchanged since it was read: a row saved meanwhile
-    has its own indexing coming."""
-    for start in range(0, len(companies), 200):
-        chunk = companies[start : start + 200]
+def _record_indexed(pks, hashes=None):
+    """Mark rows ``pks`` indexed (with ``hashes``: as indexed now with those hashes), a few
+    hundred per statement. Called with the rows locked at the version whose points were written.
+    """
+    for start in range(0, len(pks), 200):
+        chunk = pks[start : start + 200]
         fields = {"index_status": IndexStatus.INDEXED, "index_error": ""}
         if hashes is not None:
             fields["indexed_at"] = timezone.now()
             fields["indexed_hash"] = Case(
-                *(When(pk=company.pk, then=Value(hashes[company.pk])) for company in chunk),
+                *(When(pk=pk, then=Value(hashes[pk])) for pk in chunk),
                 output_field=CharField(),
             )
-        unchanged = reduce(
-            or_, (Q(pk=company.pk, updated_at=company.updated_at) for company in chunk)
+        Company.objects.filter(pk__in=chunk).update(**fields)
+
+
+def _record_removed(pks):
+    """Rows out of the index as they should be (not searchable): nothing pending, no text kept,
+    so that when they become searchable again they are embedded afresh."""
+    if pks:
+        Company.objects.filter(pk__in=pks).update(
+            index_status=IndexStatus.INDEXED, indexed_hash="", index_error=""
         )
-        Company.objects.filter(unchanged).update(**fields)
 
 
 def stale_ids(companies):
@@ -234,16 +305,21 @@ def mark_removed(pks, note):
     )
 
 
-def mark_failed(pks, error):
+def mark_failed(versions, error):
+    """Record ``error`` on the rows of ``versions`` (``{id: version}``) still at those versions:
+    a row saved since has its own indexing coming."""
+    pks = list(versions)
     logger.warning(
         "Indexing failed for companies %s: %s",
-        list(pks),
+        pks,
         error,
-        extra={"event": "index_failed", "company_ids": list(pks), "error": error},
+        extra={"event": "index_failed", "company_ids": pks, "error": error},
     )
-    Company.objects.filter(pk__in=pks).update(
-        index_status=IndexStatus.FAILED, index_error=error[:2000]
-    )
+    if versions:
+        same_version = reduce(or_, (Q(pk=pk, version=v) for pk, v in versions.items()))
+        Company.objects.filter(same_version).update(
+            index_status=IndexStatus.FAILED, index_error=error[:2000]
+        )
 
 
 def remove_companies(pks):
@@ -291,57 +367,113 @@ class Drift:
 
 
 def current_hashes(progress=None):
-    """``{id: (document hash, index state, indexed hash)}`` of every company, read in chunks."""
+    """``{id: (document hash, index state, indexed hash)}`` of every company, read in chunks.
+
+    The document hash of a company that is not searchable is None: it should have no point.
+    """
     hashes = {}
-    rows = Company.objects.only("pk", "index_status", "indexed_hash", *POINT_FIELDS).order_by("pk")
+    rows = Company.objects.only(
+        "pk", "searchable", "index_status", "indexed_hash", *POINT_FIELDS
+    ).order_by("pk")
     for n, company in enumerate(rows.iterator(chunk_size=2000), start=1):
-        hashes[company.pk] = (point_hash(company), company.index_status, company.indexed_hash)
+        text_hash = point_hash(company) if company.searchable else None
+        hashes[company.pk] = (text_hash, company.index_status, company.indexed_hash)
         if progress and n % 2000 == 0:
             progress(2000)
     return hashes
 
 
 def check_index(*, next_index=False):
-    """Compare the index (the live one, or the one being rebuilt) with the database."""
+    """Compare the index (the live one, or the one being rebuilt) with the database.
+
+    Only searchable companies belong in it: ``missing`` are searchable rows without a point,
+    ``orphaned`` points without a searchable row.
+    """
     store = get_store()
     if not next_index:
         try:
             store.ensure_index(index_metadata())
         except StoreIncompatible as exc:
-            return Drift(incompatible=str(exc), companies=Company.objects.count())
+            return Drift(incompatible=str(exc), companies=Company.objects.searchable().count())
     points = store.point_hashes(next_index=next_index)
     companies = current_hashes()
-    drift = Drift(companies=len(companies), points=len(points))
+    shown = {pk for pk, (text_hash, _, _) in companies.items() if text_hash is not None}
+    drift = Drift(companies=len(shown), points=len(points))
     for pk, (text_hash, status, indexed_hash) in companies.items():
-        if pk not in points:
+        if text_hash is None:
+            if (
+                pk not in points
+                and not next_index
+                and (status != IndexStatus.INDEXED or indexed_hash)
+            ):
+                drift.wrong_state.append(pk)
+        elif pk not in points:
             drift.missing.append(pk)
         elif points[pk] != text_hash:
             drift.stale.append(pk)
         elif not next_index and (status != IndexStatus.INDEXED or indexed_hash != text_hash):
             drift.wrong_state.append(pk)
-    drift.orphaned = sorted(set(points) - set(companies))
+    drift.orphaned = sorted(set(points) - shown)
     return drift
 
 
 def repair_index(drift, *, batch_size=None, progress=None):
-    """Fix exactly what ``drift`` lists, in batches: embed missing and stale companies, delete
-    orphaned points, and set the index state of rows that were right all along."""
-    store = open_index()
-    if drift.orphaned:
-        store.delete(drift.orphaned)
-        if progress:
-            progress(len(drift.orphaned))
-    report = index_companies(
-        drift.missing + drift.stale, force=True, batch_size=batch_size, progress=progress
+    """Fix exactly what ``drift`` lists, in batches, by the same ordering rule as every write:
+    orphaned points go (unless their company became searchable meanwhile), missing and stale
+    companies are embedded, and rows that were right all along get their index state set."""
+    report = index_companies(drift.orphaned, batch_size=batch_size, progress=progress)
+    report.add(
+        index_companies(
+            drift.missing + drift.stale, force=True, batch_size=batch_size, progress=progress
+        )
     )
     for start in range(0, len(drift.wrong_state), 1000):
         chunk = drift.wrong_state[start : start + 1000]
-        companies = list(Company.objects.filter(pk__in=chunk).only("updated_at", *POINT_FIELDS))
-        _record_indexed(companies, {company.pk: point_hash(company) for company in companies})
+        _record_state(Company.objects.filter(pk__in=chunk).only(*ROW_FIELDS, *POINT_FIELDS))
         if progress:
             progress(len(chunk))
-    report.removed += len(drift.orphaned)
     return report
+
+
+def _record_state(rows):
+    """Set the index state of ``rows`` whose points are as they should be, each only if the row
+    is still at the version read (a row saved since has its own indexing coming)."""
+    for row in rows:
+        fields = {"index_status": IndexStatus.INDEXED, "index_error": ""}
+        fields["indexed_hash"] = point_hash(row) if row.searchable else ""
+        Company.objects.filter(pk=row.pk, version=row.version).update(**fields)
+
+
+def check_and_repair():
+    """The periodic safety net (celery beat, or the embedded store's own repair thread):
+    whatever drifted (missed tasks, writes that bypass signals) is repaired."""
+    drift = check_index()
+    if drift.incompatible:
+        raise StoreIncompatible(drift.incompatible)
+    if drift.clean:
+        return {"drift": 0}
+    logger.warning(
+        "Search index drift: %s; repairing",
+        drift.summary(),
+        extra={
+            "event": "index_drift",
+            "missing": len(drift.missing),
+            "orphaned": len(drift.orphaned),
+            "stale": len(drift.stale),
+            "wrong_state": len(drift.wrong_state),
+        },
+    )
+    report = repair_index(drift)
+    return {"drift": drift.total, "indexed": report.indexed, "removed": report.removed}
+
+
+class RebuildBehind(Exception):
+    """Writes keep the index being rebuilt from catching up; it is not switched to."""
+
+
+# How many times a rebuild compares the new index with the database and fixes the difference
+# before giving up rather than switching with drift left.
+CATCH_UP_ROUNDS = 10
 
 
 def rebuild_index(*, batch_size=None, keep_old=False, progress=None):
@@ -349,15 +481,20 @@ def rebuild_index(*, batch_size=None, keep_old=False, progress=None):
 
     Searches use the live index throughout; every write made meanwhile goes to both (the store
     does that while a rebuild is under way). Interrupted, it resumes: points already in the new
-    index with the current hash are not embedded again. Before the switch, a check of the new
-    index against the database fixes what changed during the fill.
+    index with the current hash are not embedded again. Before the switch, the new index is
+    compared with the database and fixed until nothing differs; if writes outpace that for
+    ``CATCH_UP_ROUNDS`` rounds, ``RebuildBehind`` is raised and the live index stays.
     """
     store = get_store()
     store.begin_rebuild(index_metadata())
     batch_size = batch_size or search_setting("BATCH_SIZE")
     companies = current_hashes()
     done = store.point_hashes(next_index=True)
-    todo = [pk for pk, (text_hash, _, _) in companies.items() if done.get(pk) != text_hash]
+    todo = [
+        pk
+        for pk, (text_hash, _, _) in companies.items()
+        if text_hash is not None and done.get(pk) != text_hash
+    ]
     if progress:
         progress(len(companies) - len(todo))
     for start in range(0, len(todo), batch_size):
@@ -365,22 +502,28 @@ def rebuild_index(*, batch_size=None, keep_old=False, progress=None):
         _fill_next(batch)
         if progress:
             progress(len(batch))
-    for _ in range(3):  # catch up with writes made during the fill
+    for _ in range(CATCH_UP_ROUNDS):  # catch up with writes made during the fill
         drift = check_index(next_index=True)
         if drift.clean:
             break
-        store.delete(drift.orphaned, only_next=True)
-        _fill_next(drift.missing + drift.stale)
+        _fill_next(drift.orphaned + drift.missing + drift.stale, batch_size=batch_size)
+    else:
+        raise RebuildBehind(
+            f"After {CATCH_UP_ROUNDS} catch-up rounds the new index still differs from the "
+            f"database ({drift.summary()}): writes are outpacing the rebuild. The live index "
+            "is unchanged; run search_index --rebuild again (it resumes) when writes are fewer."
+        )
     store.optimize(next_index=True)
     old = store.finish_rebuild(keep_old=keep_old)
     _record_points_as_indexed()
     return old
 
 
-def _fill_next(pks):
-    companies = list(Company.objects.filter(pk__in=pks))
-    points = make_points(companies, {company.pk: point_hash(company) for company in companies})
-    get_store().upsert(points, only_next=True)
+def _fill_next(pks, batch_size=None):
+    """Write the points of ``pks`` to the index being rebuilt, by the ordering rule."""
+    batch_size = batch_size or search_setting("BATCH_SIZE")
+    for start in range(0, len(pks), batch_size):
+        _index_batch(pks[start : start + batch_size], force=True, only_next=True)
 
 
 def _record_points_as_indexed():

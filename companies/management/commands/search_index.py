@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from companies.models import Company
 from companies.progress import progress_bar
-from companies.search import indexing
+from companies.search import autorepair, indexing
 from companies.search.store import StoreIncompatible, StoreUnavailable
 
 
@@ -56,6 +56,7 @@ class Command(BaseCommand):
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
         started = time.monotonic()
+        autorepair.disable()  # this command is the check or repair; no second one beside it
         try:
             if check:
                 self._check()
@@ -65,7 +66,7 @@ class Command(BaseCommand):
                 self._rebuild(batch_size, keep_old)
             else:
                 self._clear(interactive)
-        except (StoreUnavailable, StoreIncompatible) as exc:
+        except (StoreUnavailable, StoreIncompatible, indexing.RebuildBehind) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"Done in {time.monotonic() - started:.1f}s.")
 
