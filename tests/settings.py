@@ -13,13 +13,6 @@ from searchsite.settings import COMPANY_SEARCH, DATABASES, REST_FRAMEWORK, env_s
 # Integration tests run on PostgreSQL: make test sets TEST_DATABASE_URL for them.
 if env_str("TEST_DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(env_str("TEST_DATABASE_URL"))}
-else:
-    # A file, as the site uses: requests racing on threads then wait for the write lock (WAL,
-    # the busy timeout) as they do in production, instead of failing at once as an in-memory
-    # database shared between threads does ("database table is locked").
-    DATABASES["default"]["TEST"] = {
-        "NAME": os.path.join(tempfile.mkdtemp(prefix="startup-search-db-"), "test.sqlite3")
-    }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A database file, as on a site: threads racing writes then wait for SQLite's write lock
