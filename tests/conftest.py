@@ -9,9 +9,11 @@ from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
+from companies.search import indexing
 from companies.search.engines import close_store
 from companies.search.indexing import open_index
 from tests.helpers import indexed_demo, search_settings
+from tests.ordering_races import in_another_client
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +129,22 @@ def pytest_collection_modifyitems(config, items):
             pytest.exit(f"CI is set, so the {marker} tests must run, but {reason}.", returncode=1)
         for item in selected:
             item.add_marker(pytest.mark.skip(reason=f"{marker} tests skipped: {reason}"))
+
+
+@pytest.fixture
+def during_embedding(monkeypatch):
+    """``during_embedding(action)``: the next indexing run's embedding does ``action`` (once)."""
+    make_points = indexing.make_points
+
+    def arrange(action):
+        pending = [action]
+
+        def embed_then_act(companies, hashes):
+            points = make_points(companies, hashes)
+            if pending and companies:
+                in_another_client(pending.pop())
+            return points
+
+        monkeypatch.setattr(indexing, "make_points", embed_then_act)
+
+    return arrange

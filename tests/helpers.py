@@ -98,7 +98,7 @@ sys.stdin.read()
 
 
 @contextmanager
-def running_worker(broker_url):
+def running_worker(broker_url, *, pool="solo", concurrency=1):
     """A real Celery worker, in a thread of this process, consuming from ``broker_url``.
 
     It shares this process's embedded store, which is why it can run without a Qdrant server.
@@ -112,7 +112,11 @@ def running_worker(broker_url):
     celery_app.close()  # drop connections made with the previous broker
     try:
         with start_worker(
-            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60
+            celery_app,
+            pool=pool,
+            concurrency=concurrency,
+            perform_ping_check=False,
+            shutdown_timeout=60,
         ) as worker:
             yield worker
     finally:

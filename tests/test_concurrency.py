@@ -15,8 +15,8 @@ import pytest
 from companies.models import Company
 from companies.search import autorepair, indexing
 from companies.search.indexing import open_index
-from tests.conftest import search_settings
 from tests.factories import make_company
+from tests.helpers import search_settings
 from tests.racing import Clients, assert_consistent, settled
 
 pytestmark = pytest.mark.django_db(transaction=True)

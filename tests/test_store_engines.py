@@ -19,7 +19,7 @@ from companies.search.store import (
 )
 from companies.search.store_edge import EdgeStore
 from companies.search.store_qdrant import QdrantServerStore
-from tests.helpers import DEMO_FILE
+from tests.helpers import DEMO_FILE, search_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -189,7 +189,6 @@ def test_a_misspelt_embedded_engine_stops_the_start(settings):
     from django.core.management.base import SystemCheckError
 
     from companies.search.engines import get_store
-    from tests.conftest import search_settings
 
     settings.COMPANY_SEARCH = search_settings(EMBEDDED_ENGINE="egde")
     with pytest.raises(SystemCheckError, match="EMBEDDED_ENGINE is 'egde'"):
@@ -211,7 +210,6 @@ def test_a_bug_in_the_search_is_a_500_not_the_fallback(demo_companies, client, m
 
 
 def test_an_unreachable_server_is_the_fallback_on_pages_and_503_on_the_api(client, settings):
-    from tests.conftest import search_settings
 
     settings.COMPANY_SEARCH = search_settings(QDRANT_URL="http://127.0.0.1:9", QDRANT_TIMEOUT=2)
     page = client.get("/", {"q": "parking"})

@@ -23,9 +23,7 @@ from companies.search import indexing
 from companies.search.engines import close_store, get_store
 from companies.search.query import search_companies
 from tests.factories import make_company
-from tests.helpers import search_settings, store_held_elsewhere, wait_for
-
-from .conftest import running_worker
+from tests.helpers import running_worker, search_settings, store_held_elsewhere, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
