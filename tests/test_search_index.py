@@ -194,7 +194,7 @@ def test_check_repair_rebuild_and_the_pick_up_respect_searchable(indexed):
 
 def test_a_rebuild_outpaced_by_writes_says_so_and_keeps_the_live_index(indexed, monkeypatch):
     store = get_store()
-    live = store._state()["live"]
+    live = store.live_target()
     fill = indexing._fill_next
     rounds = []
 
@@ -207,7 +207,7 @@ def test_a_rebuild_outpaced_by_writes_says_so_and_keeps_the_live_index(indexed, 
     monkeypatch.setattr(indexing, "_fill_next", fill_while_written)
     with pytest.raises(CommandError, match="writes are outpacing the rebuild.*run search_index"):
         run("--rebuild")
-    assert store._state()["live"] == live  # not switched with drift left
+    assert store.live_target() == live  # not switched with drift left
     assert len(rounds) == 1 + indexing.CATCH_UP_ROUNDS
 
     monkeypatch.setattr(indexing, "_fill_next", fill)  # the writes stop: it resumes and switches
