@@ -9,6 +9,7 @@ import logging
 
 from celery import shared_task
 
+from . import searchlog
 from .models import Company, IndexStatus
 from .search import indexing
 from .search.store import StoreIncompatible, StoreUnavailable
@@ -73,3 +74,9 @@ def repair_index_task():
     )
     report = indexing.repair_index(drift)
     return {"drift": drift.total, "indexed": report.indexed, "removed": report.removed}
+
+
+@shared_task(name="companies.purge_search_log")
+def purge_search_log_task():
+    """Daily: searches and clicks older than ``SEARCH_LOG_DAYS`` leave the log."""
+    return searchlog.purge()

@@ -7,6 +7,7 @@ go through ``Company.save``/``delete``, so the signals keep the search index in 
 import functools
 import logging
 import operator
+import time
 
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -16,6 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from companies import searchlog
 from companies.models import Company
 from companies.search.query import (
     InvalidSearch,
@@ -99,6 +101,7 @@ class SearchView(APIView):
     @_search_errors
     def get(self, request):
         args = _validated(SearchParamsSerializer, request)
+        started = time.perf_counter()
         results = search_companies(
             args["q"],
             mode=args["mode"],
@@ -106,6 +109,8 @@ class SearchView(APIView):
             limit=args["limit"],
             offset=args["offset"],
         )
+        latency_ms = (time.perf_counter() - started) * 1000
+        searchlog.record_search(results, surface="api", latency_ms=latency_ms)
         return Response(
             SearchResultsSerializer(
                 {
