@@ -16,7 +16,8 @@ from rest_framework.authtoken.models import TokenProxy
 
 from .forms import ImportFileForm, UploadLimitHandler
 from .importing import ImportFileError, import_companies
-from .models import Company, IndexStatus
+from .insights_admin import CurationAdmin, SearchInsightAdmin, SynonymGroupAdmin
+from .models import Company, Curation, IndexStatus, SearchInsight, SynonymGroup
 from .search import indexing
 from .signals import signal_processor
 
@@ -259,4 +260,12 @@ def _companies(count):
 # The other admins of the site, registered by their apps, refuse forged input too.
 for model, model_admin in ((User, UserAdmin), (Group, GroupAdmin), (TokenProxy, TokenAdmin)):
     admin.site.unregister(model)
+    admin.site.register(model, type(model_admin.__name__, (ForgedInputMixin, model_admin), {}))
+
+# The search loop's admins (companies.insights_admin), with the same protection.
+for model, model_admin in (
+    (Curation, CurationAdmin),
+    (SynonymGroup, SynonymGroupAdmin),
+    (SearchInsight, SearchInsightAdmin),
+):
     admin.site.register(model, type(model_admin.__name__, (ForgedInputMixin, model_admin), {}))

@@ -3,10 +3,11 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from . import errors, views
+from . import curations, errors, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("companies", views.CompanyViewSet, basename="company")
+router.register("curations", curations.CurationViewSet, basename="curation")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="api-docs"), name="api-root"),

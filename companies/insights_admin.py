@@ -1,0 +1,94 @@
+"""The admin of the search loop: the "Search insights" report, curations and synonyms.
+
+Registered by ``companies.admin`` (with its protections against forged input).
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import insights
+from .models import CurationPin
+
+
+class CurationPinInline(admin.TabularInline):
+    model = CurationPin
+    extra = 1
+    raw_id_fields = ["company"]
+    fields = ["position", "company"]
+    verbose_name = "pinned company"
+    verbose_name_plural = "Pinned companies (lowest position first)"
+
+
+class CurationAdmin(admin.ModelAdmin):
+    list_display = ["query", "pinned_count", "hidden_count", "updated_at"]
+    search_fields = ["query", "query_key"]
+    readonly_fields = ["query_key", "live_results"]
+    raw_id_fields = ["hidden"]
+    fields = ["query", "query_key", "hidden", "live_results"]
+    inlines = [CurationPinInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(pins_n=Count("pins", distinct=True), hidden_n=Count("hidden", distinct=True))
+        )
+
+    @admin.display(description="pinned", ordering="pins_n")
+    def pinned_count(self, curation):
+        return curation.pins_n
+
+    @admin.display(description="hidden", ordering="hidden_n")
+    def hidden_count(self, curation):
+        return curation.hidden_n
+
+    @admin.display(description="results")
+    def live_results(self, curation):
+        if not curation.pk:
+            return "-"
+        return format_html('<a href="{}">See the results</a>', search_url(curation.query))
+
+
+class SynonymGroupAdmin(admin.ModelAdmin):
+    list_display = ["terms", "updated_at"]
+    search_fields = ["terms"]
+
+
+class SearchInsightAdmin(admin.ModelAdmin):
+    """Not a list of log rows: its list page is the report."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        days = insights.clean_period(request.GET.get("days"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Search insights",
+            "opts": self.model._meta,
+            "report": insights.report(days),
+            "periods": insights.PERIODS,
+            "chart_width": insights.CHART_WIDTH,
+            "chart_height": insights.CHART_HEIGHT,
+            "add_curation_url": reverse("admin:companies_curation_add"),
+            "search_url": reverse("companies:search"),
+        }
+        return TemplateResponse(request, "admin/companies/searchinsight/insights.html", context)
+
+
+def search_url(query):
+    return f"{reverse('companies:search')}?{urlencode({'q': query})}"
