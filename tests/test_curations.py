@@ -209,3 +209,24 @@ def test_a_synonym_must_be_a_whole_word(demo_companies):
     assert expanded("best vc funds") == "best vc funds venture capital"
     assert expanded("vcs and more") == "vcs and more"
     assert expanded("Venture-Capital firms") == "Venture-Capital firms vc"
+
+
+# On the pages and in the API -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_api_marks_pinned_results(client, demo_companies, far_away, mode):
+    curate(QUERY, pinned=[far_away.pk])
+    body = client.get("/api/search/", {"q": "Parking  APP", "mode": mode}).json()
+    assert body["results"][0]["id"] == far_away.pk and body["results"][0]["pinned"] is True
+    assert not any(result["pinned"] for result in body["results"][1:])
+
+
+def test_the_page_labels_pinned_results_featured(client, demo_companies, far_away):
+    curate(QUERY, pinned=[far_away.pk])
+    html = client.get("/search/", {"q": QUERY}).content.decode()
+    first_card = html[
+        html.index('<li class="card') : html.index("</li>", html.index('<li class="card'))
+    ]
+    assert far_away.name in first_card and ">Featured</span>" in first_card
+    assert html.count(">Featured</span>") == 1
