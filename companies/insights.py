@@ -5,6 +5,7 @@ searches. Clicks come from the pages only (the API has no results page), so clic
 mean click position and "no clicks" consider searches made on the pages.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -61,6 +62,11 @@ class Report:
         if not self.page_searches_with_results:
             return None
         return self.clicked_searches / self.page_searches_with_results
+
+    @property
+    def click_through_percent(self):
+        rate = self.click_through_rate
+        return None if rate is None else round(rate * 100, 1)
 
 
 def clean_period(value):
@@ -141,7 +147,7 @@ def _percentile(searches, fraction):
     total = searches.count()
     if not total:
         return None
-    rank = max(0, min(total - 1, round(fraction * total + 0.5) - 1))
+    rank = max(0, min(total - 1, math.ceil(fraction * total) - 1))
     return searches.order_by("latency_ms").values_list("latency_ms", flat=True)[rank]
 
 

@@ -8,8 +8,9 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import insights
@@ -61,7 +62,28 @@ class SynonymGroupAdmin(admin.ModelAdmin):
 
 
 class SearchInsightAdmin(admin.ModelAdmin):
-    """Not a list of log rows: its list page is the report."""
+    """Not a list of log rows: its list page is the report, and the pages a model admin has
+    besides (add, change, delete, history) lead back to it."""
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        report = self.admin_site.admin_view(self.changelist_view)
+        back = self.admin_site.admin_view(self.back_to_report)
+        return [
+            path("", report, name=f"{info}_changelist"),
+            path("add/", back, name=f"{info}_add"),
+            path("<path:object_id>/history/", back, name=f"{info}_history"),
+            path("<path:object_id>/delete/", back, name=f"{info}_delete"),
+            path("<path:object_id>/change/", back, name=f"{info}_change"),
+            path("<path:object_id>/", back),
+        ]
+
+    def back_to_report(self, request, *args, **kwargs):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return HttpResponseRedirect(
+            reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        )
 
     def has_add_permission(self, request):
         return False
