@@ -339,7 +339,8 @@ class Curation(models.Model):
         Company,
         blank=True,
         related_name="hidden_by_curations",
-        help_text="Left out of this query's results, in every mode.",
+        help_text="Left out of this query's results, in every mode "
+        "(company ids, separated by commas).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

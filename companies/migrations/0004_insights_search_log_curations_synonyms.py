@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('query_key', models.CharField(editable=False, max_length=1000, unique=True)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('hidden', models.ManyToManyField(blank=True, help_text="Left out of this query's results, in every mode.", related_name='hidden_by_curations', to='companies.company')),
+                ('hidden', models.ManyToManyField(blank=True, help_text="Left out of this query's results, in every mode (company ids, separated by commas).", related_name='hidden_by_curations', to='companies.company')),
             ],
             options={
                 'ordering': ['query_key'],
