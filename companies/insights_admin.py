@@ -6,8 +6,9 @@ Registered by ``companies.admin`` (with its protections against forged input).
 from urllib.parse import urlencode
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,8 +18,31 @@ from . import insights
 from .models import CurationPin
 
 
+class PinFormSet(BaseInlineFormSet):
+    """Each company pinned once, and not also hidden (``hidden_ids``: the ids the form sends)."""
+
+    def __init__(self, *args, hidden_ids=(), **kwargs):
+        self.hidden_ids = set(hidden_ids)
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        pinned = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            company = data.get("company")
+            if company is None or data.get("DELETE"):
+                continue
+            if company.pk in pinned:
+                raise ValidationError(f"{company} is pinned twice: pin each company once.")
+            if company.pk in self.hidden_ids:
+                raise ValidationError(f"{company} is pinned and hidden: choose one.")
+            pinned.add(company.pk)
+
+
 class CurationPinInline(admin.TabularInline):
     model = CurationPin
+    formset = PinFormSet
     extra = 1
     raw_id_fields = ["company"]
     fields = ["position", "company"]
@@ -33,6 +57,13 @@ class CurationAdmin(admin.ModelAdmin):
     raw_id_fields = ["hidden"]
     fields = ["query", "query_key", "hidden", "live_results"]
     inlines = [CurationPinInline]
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, CurationPinInline) and request.method == "POST":
+            raw = request.POST.get("hidden", "")
+            kwargs["hidden_ids"] = {int(pk) for pk in raw.split(",") if pk.strip().isdigit()}
+        return kwargs
 
     def get_queryset(self, request):
         return (

@@ -178,3 +178,22 @@ def test_a_synonym_group_is_stored_normalised(admin_client):
     )
     assert response.status_code == 302
     assert SynonymGroup.objects.get().terms == "ev, electric vehicle"
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_company_pinned_twice_or_pinned_and_hidden_is_a_form_error(admin_client, existing):
+    company = Company.objects.create(name="Co", slug="co", city="Chicago")
+    url = reverse("admin:companies_curation_add")
+    pins = {"pins-INITIAL_FORMS": "0"}
+    if existing:
+        curation = Curation.objects.create(query="q")
+        url = reverse("admin:companies_curation_change", args=[curation.pk])
+    for form in (
+        {"pins-TOTAL_FORMS": "2", "pins-1-position": "2", "pins-1-company": str(company.pk)},
+        {"pins-TOTAL_FORMS": "1", "hidden": str(company.pk)},
+    ):
+        data = {"query": "q", **pins, "pins-0-position": "1", "pins-0-company": str(company.pk)}
+        response = admin_client.post(url, {**data, **form})
+        assert response.status_code == 200, response.status_code
+        assert "errornote" in response.content.decode()
+    assert not Curation.objects.filter(pins__isnull=False).exists()
