@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 LOGGED_RESULTS = 10
 BATCH_SIZE = 500
 EXIT_FLUSH_SECONDS = 5
+# After this long without rows, the writer closes its database connection.
+IDLE_SECONDS = 1
 
 
 class LogWriter:
@@ -77,7 +79,11 @@ class LogWriter:
 
     def _run(self):
         while True:
-            batch = [self.queue.get()]
+            try:
+                batch = [self.queue.get(timeout=IDLE_SECONDS)]
+            except queue.Empty:
+                connection.close()  # idle: hold no database connection
+                continue
             while len(batch) < BATCH_SIZE:
                 try:
                     batch.append(self.queue.get_nowait())
