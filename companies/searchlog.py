@@ -1,10 +1,10 @@
 """The search log: what was searched and which results were opened, written off the request path.
 
 A request only puts a row on a bounded in-memory queue (microseconds); a daemon thread drains it
-in batches with ``bulk_create``. When the database is slower than the traffic and the queue is
-full, rows are dropped and counted (``writer.dropped``) rather than making a visitor wait. What
-is still queued is written when the process exits. Nothing about the visitor is kept: no IP
-address, no user agent, no user.
+in batches with ``bulk_create``, at most one write transaction per ``BATCH_SECONDS``. When the
+database is slower than the traffic and the queue is full, rows are dropped and counted
+(``writer.dropped``) rather than making a visitor wait. What is still queued is written when the
+process exits. Nothing about the visitor is kept: no IP address, no user agent, no user.
 """
 
 import atexit
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 # Result ids kept per search: enough for the first page on any surface.
 LOGGED_RESULTS = 10
 BATCH_SIZE = 500
+BATCH_SECONDS = 0.5
 EXIT_FLUSH_SECONDS = 5
 # After this long without rows, the writer closes its database connection.
 IDLE_SECONDS = 1
@@ -84,9 +85,13 @@ class LogWriter:
             except queue.Empty:
                 connection.close()  # idle: hold no database connection
                 continue
+            # Gather what comes within BATCH_SECONDS: one write transaction for them all, so
+            # the database sees a few writes a second however busy the site is.
+            deadline = time.monotonic() + BATCH_SECONDS
             while len(batch) < BATCH_SIZE:
+                remaining = deadline - time.monotonic()
                 try:
-                    batch.append(self.queue.get_nowait())
+                    batch.append(self.queue.get(timeout=max(remaining, 0)))
                 except queue.Empty:
                     break
             try:
