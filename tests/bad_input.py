@@ -181,7 +181,7 @@ ODD_PATHS = {
         "/admin/authtoken/tokenproxy/{segment}/change/": {302, 400, 404},
         "/admin/companies/curation/{segment}/change/": {302, 400, 404},
         "/admin/companies/searchinsight/{segment}/change/": {302, 400, 404},
-        "/api/curations/{segment}/": {401, 404},
+        "/api/curations/{segment}/": {400, 401, 404},
     }.items()
     for segment in (
         "0",
@@ -590,7 +590,9 @@ class BadInputBattery:
             content_type="application/json",
             headers={"Authorization": f"Token {Token.objects.create(user=admin_user).key}"},
         )
-        assert_answered(response, {400, 413})
+        # PATCH with an empty body changes nothing, correctly (as for companies).
+        no_op = method == "PATCH" and case == "empty"
+        assert_answered(response, {200, 400} if no_op else {400, 413})
         assert curation_checksum() == before
 
     @pytest.mark.parametrize("case", BAD_CLICKS)

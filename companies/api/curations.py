@@ -112,6 +112,8 @@ class CurationSerializer(StrictBodyMixin, serializers.ModelSerializer):
     def _save(self, curation, data):
         """Write the curation and its lists in one transaction. A query another curation took
         meanwhile is a 409; a company deleted meanwhile, a 400 (nothing is written)."""
+        if curation.pk is not None and not data:
+            return curation  # nothing sent: nothing changes, not even updated_at
         try:
             with transaction.atomic():
                 if curation.pk is not None:
