@@ -230,3 +230,16 @@ def test_the_page_labels_pinned_results_featured(client, demo_companies, far_awa
     ]
     assert far_away.name in first_card and ">Featured</span>" in first_card
     assert html.count(">Featured</span>") == 1
+
+
+def test_synonyms_change_the_api_keyword_results(client, demo_companies):
+    def found():
+        body = client.get("/api/search/", {"q": "VC", "mode": "keyword", "limit": 100}).json()
+        return body["count"], {result["name"] for result in body["results"]}
+
+    count, names = found()
+    assert "Pritzker Group Venture Capital" not in names
+    SynonymGroup.objects.create(terms="vc, venture capital")
+    widened_count, widened = found()
+    assert "Pritzker Group Venture Capital" in widened
+    assert names < widened and widened_count == len(widened) > count
