@@ -26,9 +26,9 @@ from bench.common import distinct_queries, free_port, percentiles, prepare_site,
 from bench.latency import serve, timed_requests  # noqa: E402
 
 
-def queue_cost(calls=20_000):
+def queue_cost(workdir, calls=20_000):
     """Microseconds per ``record_search`` call (the row built and queued; nothing written)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    os.environ.update(site_env(workdir))
     import django
 
     django.setup()
@@ -104,7 +104,7 @@ def main():
             f"{surface:<10}{'diff':>5}{statistics.median(paired):>9.2f}"
             "   median of paired differences on - off, ms (goal <= 0.5)"
         )
-    p50, p99 = queue_cost()
+    p50, p99 = queue_cost(workdir)
     print(f"\nlogging one search on the request path: p50 {p50:.1f} us, p99 {p99:.1f} us")
     print(f"Rerun: .venv/bin/python bench/search_log.py --queries {args.queries}")
 
