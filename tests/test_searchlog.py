@@ -4,12 +4,14 @@ These tests commit (transaction=True): the log's writer thread has a database co
 own and sees only committed data, as in production.
 """
 
+import io
 import re
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from companies import searchlog
@@ -248,3 +250,16 @@ def test_the_beacon_needs_no_csrf_token(companies, log_on):
 
     response = click(Client(enforce_csrf_checks=True), company=str(companies[0].pk))
     assert response.status_code == 204
+
+
+def test_the_purge_command_says_what_it_deleted(db):
+    now = timezone.now()
+    SearchLog.objects.bulk_create([log_row("old", now - timedelta(days=8)), log_row("new", now)])
+    out = io.StringIO()
+    call_command("purge_search_log", "--days", "7", stdout=out)
+    assert out.getvalue().strip() == (
+        "Search log: 1 searches and 0 clicks older than 7 days deleted."
+    )
+    assert list(SearchLog.objects.values_list("query", flat=True)) == ["new"]
+    with pytest.raises(CommandError):
+        call_command("purge_search_log", "--days", "-1")
