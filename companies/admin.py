@@ -18,7 +18,17 @@ from rest_framework.authtoken.models import TokenProxy
 
 from . import jobs
 from .forms import STALE_MESSAGE, CompanyAdminForm, ImportFileForm, UploadLimitHandler
-from .models import Company, CompanyGone, IndexStatus, Job, StaleVersion
+from .insights_admin import CurationAdmin, SearchInsightAdmin, SynonymGroupAdmin
+from .models import (
+    Company,
+    CompanyGone,
+    Curation,
+    IndexStatus,
+    Job,
+    SearchInsight,
+    StaleVersion,
+    SynonymGroup,
+)
 from .search import indexing
 
 STALE = "stale"
@@ -303,4 +313,12 @@ def _companies(count):
 # The other admins of the site, registered by their apps, refuse forged input too.
 for model, model_admin in ((User, UserAdmin), (Group, GroupAdmin), (TokenProxy, TokenAdmin)):
     admin.site.unregister(model)
+    admin.site.register(model, type(model_admin.__name__, (ForgedInputMixin, model_admin), {}))
+
+# The search loop's admins (companies.insights_admin), with the same protection.
+for model, model_admin in (
+    (Curation, CurationAdmin),
+    (SynonymGroup, SynonymGroupAdmin),
+    (SearchInsight, SearchInsightAdmin),
+):
     admin.site.register(model, type(model_admin.__name__, (ForgedInputMixin, model_admin), {}))

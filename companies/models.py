@@ -293,3 +293,179 @@ class Job(models.Model):
     @property
     def finished(self):
         return self.state in (self.State.DONE, self.State.FAILED)
+
+
+# Search insights: what people search for, and how editors correct it ---------------------------
+
+
+def query_key(text):
+    """A search as the log, curations, synonyms and insights compare it: ``text_key`` with
+    punctuation and symbols taken as spaces, so "Parking-App!", "parking app" and " PARKING  app"
+    are one query."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text_key(text)).split())
+
+
+MAX_QUERY_KEY = 1000
+
+
+class SearchSurface(models.TextChoices):
+    PAGE = "page", "Pages"
+    API = "api", "API"
+
+
+class SearchLog(models.Model):
+    """One search answered by the pages or the API. Nothing about who searched is kept."""
+
+    search_id = models.UUIDField(db_index=True, help_text="Ties the clicks to this search.")
+    query = models.CharField(max_length=MAX_QUERY_KEY, db_index=True, help_text="query_key form.")
+    mode = models.CharField(max_length=10)
+    cities = models.JSONField(default=list, blank=True, help_text="City keys asked for.")
+    understood_cities = models.JSONField(
+        default=list, blank=True, help_text="City keys understood from the query itself."
+    )
+    offset = models.PositiveIntegerField(default=0)
+    count = models.PositiveIntegerField()
+    result_ids = models.JSONField(default=list, blank=True, help_text="The first results' ids.")
+    latency_ms = models.FloatField()
+    surface = models.CharField(max_length=4, choices=SearchSurface.choices)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.query} ({self.mode}, {self.count})"
+
+
+class ClickTarget(models.TextChoices):
+    PAGE = "page", "Company page"
+    WEBSITE = "website", "Website"
+
+
+class SearchClick(models.Model):
+    """A result opened from a results page: which one, at which position (1 = first)."""
+
+    search_id = models.UUIDField(db_index=True)
+    query = models.CharField(max_length=MAX_QUERY_KEY, db_index=True)
+    company_id = models.PositiveBigIntegerField(help_text="Kept when the company is deleted.")
+    position = models.PositiveIntegerField()
+    target = models.CharField(max_length=7, choices=ClickTarget.choices)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.query}: #{self.position} ({self.target})"
+
+
+class SearchInsight(SearchLog):
+    """The admin's "Search insights" page (a report over the search log, not a list of rows)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "search insight"
+        verbose_name_plural = "search insights"
+
+
+def validate_query(value):
+    if not query_key(value):
+        raise ValidationError("Enter a query with at least one letter or digit.", code="blank")
+
+
+class Curation(models.Model):
+    """Editors' correction of one query's results: companies pinned on top, companies hidden.
+
+    Matched by ``query_key``, so case, spacing and punctuation of a search do not matter.
+    """
+
+    query = models.CharField(max_length=MAX_QUERY_KEY, validators=[validate_query])
+    query_key = models.CharField(max_length=MAX_QUERY_KEY, unique=True, editable=False)
+    hidden = models.ManyToManyField(
+        Company,
+        blank=True,
+        related_name="hidden_by_curations",
+        help_text="Left out of this query's results, in every mode "
+        "(company ids, separated by commas).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["query_key"]
+
+    def __str__(self):
+        return self.query
+
+    def save(self, *args, **kwargs):
+        self.normalize()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "query_key", "updated_at"}
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        self.normalize()
+        if Curation.objects.filter(query_key=self.query_key).exclude(pk=self.pk).exists():
+            raise ValidationError({"query": "This query already has a curation."})
+
+    def normalize(self):
+        self.query = one_line(self.query)
+        self.query_key = query_key(self.query)
+
+
+class CurationPin(models.Model):
+    """A company shown first for a curation's query; lower ``position`` first."""
+
+    curation = models.ForeignKey(Curation, on_delete=models.CASCADE, related_name="pins")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="pins")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["curation", "company"], name="one_pin_per_company")
+        ]
+        verbose_name = "pinned company"
+        verbose_name_plural = "pinned companies"
+
+    def __str__(self):
+        return f"{self.company} first for {self.curation}"
+
+
+def synonym_terms(text):
+    """The distinct ``query_key``s of a comma-separated synonym group, in the order given."""
+    terms = []
+    for term in (query_key(part) for part in (text or "").split(",")):
+        if term and term not in terms:
+            terms.append(term)
+    return terms
+
+
+def validate_synonyms(value):
+    if len(synonym_terms(value)) < 2:
+        raise ValidationError(
+            "Enter at least two different terms, separated by commas.", code="too_few"
+        )
+
+
+class SynonymGroup(models.Model):
+    """Terms that mean the same to keyword search ("ev, electric vehicle"): a query containing
+    one also looks for the others, in keyword and hybrid mode, with no re-index."""
+
+    terms = models.CharField(
+        max_length=500,
+        validators=[validate_synonyms],
+        help_text='Separated by commas, e.g. "ev, electric vehicle".',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["terms"]
+
+    def __str__(self):
+        return self.terms
+
+    def save(self, *args, **kwargs):
+        self.terms = ", ".join(synonym_terms(self.terms))
+        super().save(*args, **kwargs)

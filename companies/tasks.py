@@ -9,6 +9,7 @@ import logging
 
 from celery import shared_task
 
+from . import searchlog
 from .models import Company, IndexStatus
 from .search import indexing
 from .search.store import StoreUnavailable
@@ -56,3 +57,9 @@ def remove_companies_task(pks):
 def repair_index_task():
     """The periodic safety net: whatever drifted (missed tasks, writes that bypass signals)."""
     return indexing.check_and_repair()
+
+
+@shared_task(name="companies.purge_search_log")
+def purge_search_log_task():
+    """Daily: searches and clicks older than ``SEARCH_LOG_DAYS`` leave the log."""
+    return searchlog.purge()

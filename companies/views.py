@@ -1,9 +1,11 @@
 import logging
+import time
 
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from . import searchlog
 from .models import Company, text_key
 from .search.fallback import search_database
 from .search.params import DEFAULT_MODE, MAX_MATCHES, InvalidSearch
@@ -62,6 +64,7 @@ def search(request):
                 "limit": PAGE_SIZE,
                 "offset": (page_number - 1) * PAGE_SIZE,
             }
+            started = time.perf_counter()
             try:
                 results = search_companies(query, mode=mode, **page_slice)
             except (StoreUnavailable, StoreIncompatible) as exc:
@@ -77,6 +80,10 @@ def search(request):
                 )
                 results = search_database(query, **page_slice)
                 context["notice"] = DATABASE_FALLBACK
+            latency_ms = (time.perf_counter() - started) * 1000
+            context["search_id"] = searchlog.record_search(
+                results, surface="page", latency_ms=latency_ms
+            )
             context.update(_results_context(request, results, page_number))
             if results.count and not results.hits:
                 status = 404  # a page past the last one (an old or edited link)

@@ -335,11 +335,23 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 # The safety net for drift between database and index (check + repair), in seconds (0: off): run
 # by celery beat with a broker, by the web process's own repair thread without one.
 SEARCH_REPAIR_INTERVAL = env_int("SEARCH_REPAIR_INTERVAL", 15 * 60)
-CELERY_BEAT_SCHEDULE = (
-    {"repair-search-index": {"task": "companies.repair_index", "schedule": SEARCH_REPAIR_INTERVAL}}
-    if SEARCH_REPAIR_INTERVAL
-    else {}
-)
+CELERY_BEAT_SCHEDULE = {
+    "purge-search-log": {"task": "companies.purge_search_log", "schedule": 24 * 60 * 60},
+}
+if SEARCH_REPAIR_INTERVAL:
+    CELERY_BEAT_SCHEDULE["repair-search-index"] = {
+        "task": "companies.repair_index",
+        "schedule": SEARCH_REPAIR_INTERVAL,
+    }
+
+# The search log (companies.searchlog): every search from the pages and the API, and the results
+# opened from the pages. Rows older than SEARCH_LOG_DAYS are purged daily by celery beat.
+SEARCH_LOG_ENABLED = env_bool("SEARCH_LOG_ENABLED", True)
+SEARCH_LOG_DAYS = env_int("SEARCH_LOG_DAYS", 90)
+# Rows waiting to be written at most; beyond, new rows are dropped (and counted), never waited on.
+SEARCH_LOG_QUEUE_SIZE = env_int("SEARCH_LOG_QUEUE_SIZE", 10_000)
+# Result clicks accepted per client address per minute (the address is never stored).
+SEARCH_CLICK_RATE = env_int("SEARCH_CLICK_RATE", 60)
 
 # Search: one dict, read by companies.search.conf.
 COMPANY_SEARCH = {

@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from companies.jobs import run_job
-from companies.models import Company, Job
+from companies.models import Company, Curation, CurationPin, Job
 from companies.search.engines import get_store
 
 # Text every parameter is fed (sent URL-encoded as UTF-8).
@@ -158,6 +158,18 @@ ENDPOINTS = {
         "/admin/companies/company/{pk}/change/", ("_changelist_filters",), who="admin"
     ),
     "admin_import": Endpoint("/admin/companies/company/import/", ("x",), who="admin"),
+    "admin_insights": Endpoint("/admin/companies/searchinsight/", ("days",), who="admin"),
+    "admin_curations": Endpoint(
+        "/admin/companies/curation/",
+        ("q", "o"),
+        ("p",),
+        allowed=frozenset({200, 302, 400}),
+        who="admin",
+    ),
+    # Curations are not public: anonymous reads are 401 (400 if the request is unreadable).
+    "api_curations": Endpoint(
+        "/api/curations/", ("x",), ("limit", "offset"), allowed=frozenset({400, 401})
+    ),
 }
 
 # Paths with odd segments: unknown ids and slugs are 404s, never errors.
@@ -170,6 +182,9 @@ ODD_PATHS = {
         "/admin/companies/company/{segment}/change/": {302, 400, 404},
         "/admin/companies/company/{segment}/delete/": {302, 400, 404},
         "/admin/authtoken/tokenproxy/{segment}/change/": {302, 400, 404},
+        "/admin/companies/curation/{segment}/change/": {302, 400, 404},
+        "/admin/companies/searchinsight/{segment}/change/": {302, 400, 404},
+        "/api/curations/{segment}/": {400, 401, 404},
     }.items()
     for segment in (
         "0",
@@ -378,6 +393,43 @@ BAD_IMPORT_FILES = {
     + b"d" * 6_000_000
     + b'"}\n',
 }
+# Curation bodies the API must refuse (sent by a user with every curation permission).
+BAD_CURATION_BODIES = {
+    "empty": b"",
+    "not_json": b"{query: x}",
+    "array": b"[]",
+    "null": b"null",
+    "query_nul": json.dumps({"query": "park\x00ing"}).encode(),
+    "query_blank": json.dumps({"query": " \u200b "}).encode(),
+    "query_only_punctuation": json.dumps({"query": "?!…"}).encode(),
+    "query_number": json.dumps({"query": 7}).encode(),
+    "query_too_long": json.dumps({"query": "q" * 5000}).encode(),
+    "pinned_unknown": json.dumps({"query": "x", "pinned": [99999999]}).encode(),
+    "pinned_huge": json.dumps({"query": "x", "pinned": [10**30]}).encode(),
+    "pinned_negative": json.dumps({"query": "x", "pinned": [-1]}).encode(),
+    "pinned_strings": json.dumps({"query": "x", "pinned": ["1; DROP TABLE x"]}).encode(),
+    "pinned_nested": json.dumps({"query": "x", "pinned": [[1]]}).encode(),
+    "pinned_object": json.dumps({"query": "x", "pinned": {"1": 1}}).encode(),
+    "hidden_float": json.dumps({"query": "x", "hidden": [1.5]}).encode(),
+    "too_many_pinned": json.dumps({"query": "x", "pinned": list(range(1, 10_000))}).encode(),
+    "unknown_field": json.dumps({"query": "x", "pins": []}).encode(),
+    "read_only": json.dumps({"query": "x", "id": 3}).encode(),
+    "deep": b"[" * 100_000 + b"]" * 100_000,
+    "too_large": json.dumps({"query": "x", "hidden": [1] * 1_000_000}).encode(),
+}
+# Beacons the click endpoint must refuse: each field of a valid one replaced by odd text.
+CLICK = {
+    "search": "0b5e7d1c-7f39-4f43-9a55-2f2d8c6f0c11",
+    "q": "parking",
+    "company": "{pk}",
+    "position": "1",
+    "target": "page",
+}
+BAD_CLICKS = {
+    f"{field}-{label}": {**CLICK, field: value}
+    for field in CLICK
+    for label, value in ODD_TEXT.items()
+}
 FORGED_SELECTIONS = {
     "word": ["abc"],
     "nul": ["1\x00"],
@@ -393,6 +445,16 @@ def table_checksum():
     columns = [f.attname for f in Company._meta.concrete_fields]
     rows = list(Company.objects.order_by("pk").values_list(*columns))
     return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def curation_checksum():
+    """Curations, their pinned and their hidden companies."""
+    rows = (
+        list(Curation.objects.order_by("pk").values_list("pk", "query", "query_key")),
+        list(CurationPin.objects.order_by("pk").values_list("curation", "company", "position")),
+        list(Curation.hidden.through.objects.order_by("pk").values_list("curation", "company")),
+    )
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def store_checksum():
@@ -564,6 +626,36 @@ class BadInputBattery:
             changelist, {"action": action, "index": 0, "_selected_action": FORGED_SELECTIONS[case]}
         )
         assert_answered(response, {200, 302})
+
+    @pytest.mark.parametrize("case", BAD_CURATION_BODIES)
+    @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
+    def test_curation_write(self, case, method, admin_user):
+        from rest_framework.authtoken.models import Token
+
+        curation = Curation.objects.create(query="battery")
+        before = curation_checksum()
+        path = "/api/curations/" + ("" if method == "POST" else f"{curation.pk}/")
+        response = Client(raise_request_exception=False).generic(
+            method,
+            path,
+            BAD_CURATION_BODIES[case],
+            content_type="application/json",
+            headers={"Authorization": f"Token {Token.objects.create(user=admin_user).key}"},
+        )
+        # PATCH with an empty body changes nothing, correctly (as for companies).
+        no_op = method == "PATCH" and case == "empty"
+        assert_answered(response, {200, 400} if no_op else {400, 413})
+        assert curation_checksum() == before
+
+    @pytest.mark.parametrize("case", BAD_CLICKS)
+    def test_click(self, case, sample, settings):
+        """A refused beacon (or one throttled) logs nothing; an odd but valid one only logs."""
+        settings.SEARCH_LOG_ENABLED = False
+        body = {
+            key: value.replace("{pk}", str(sample.pk)) for key, value in BAD_CLICKS[case].items()
+        }
+        response = Client(raise_request_exception=False).post("/search/click/", body)
+        assert_answered(response, {204, 400, 413, 429})
 
     @pytest.mark.parametrize("case", ["unknown_user", "nul", "long", "sql"])
     def test_admin_login(self, case):

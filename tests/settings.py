@@ -45,3 +45,6 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {"anon_search": "100000/minute", "anon_suggest": "100000/minute"},
 }
+
+# Searches log nothing unless a test turns the log on (tests of the log poll its table).
+SEARCH_LOG_ENABLED = False

@@ -25,7 +25,9 @@ def test_search_returns_the_documented_shape(client, demo_companies):
         "image_url",
         "score",
         "highlight",
+        "pinned",
     }
+    assert first["pinned"] is False  # no curation for this query
     assert first["name"] in {"SpotHero", "ParkWhiz"}
     assert 0 < first["score"] <= 1
     company = Company.objects.get(pk=first["id"])

@@ -296,6 +296,9 @@ class SearchHitSerializer(serializers.Serializer):
     highlight = serializers.CharField(
         help_text="HTML: the best-matching sentence, escaped, query terms in <mark>."
     )
+    pinned = serializers.BooleanField(
+        help_text="Put first for this query by the site's editors (a curation)."
+    )
 
     def to_representation(self, hit):
         # The fields above, built directly: this runs for every result of every search, and
@@ -311,6 +314,7 @@ class SearchHitSerializer(serializers.Serializer):
             "image_url": company.image_url,
             "score": hit.score,
             "highlight": hit.highlight,
+            "pinned": hit.pinned,
         }
 
 

@@ -1,10 +1,11 @@
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from . import errors, views
+from . import curations, errors, views
 
 router = SimpleRouter(trailing_slash=True)
 router.register("companies", views.CompanyViewSet, basename="company")
+router.register("curations", curations.CurationViewSet, basename="curation")
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),

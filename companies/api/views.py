@@ -7,6 +7,7 @@ reads and writes carry the version as ``ETag``; writes honour ``If-Match`` (``pr
 
 import functools
 import logging
+import time
 
 from django.db import transaction
 from django.db.models import F
@@ -20,6 +21,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from companies import searchlog
 from companies.models import Company, text_key
 from companies.search.query import (
     InvalidSearch,
@@ -113,6 +115,7 @@ class SearchView(APIView):
     @_search_errors
     def get(self, request):
         args = _validated(SearchParamsSerializer, request)
+        started = time.perf_counter()
         results = search_companies(
             args["q"],
             mode=args["mode"],
@@ -120,6 +123,8 @@ class SearchView(APIView):
             limit=args["limit"],
             offset=args["offset"],
         )
+        latency_ms = (time.perf_counter() - started) * 1000
+        searchlog.record_search(results, surface="api", latency_ms=latency_ms)
         return Response(
             SearchResultsSerializer(
                 {

@@ -2,7 +2,8 @@
 
 It needs no model and no store, so the pages keep answering, by words instead of meaning. Same
 shape as ``ranking.search_companies``, with mode ``DATABASE_MODE``; a company matches if it
-contains any of the query's words, and only searchable companies do.
+contains any of the query's words (or their synonyms), and only searchable companies do;
+editors' curations apply as in ``ranking``.
 """
 
 from collections import Counter
@@ -13,9 +14,9 @@ from django.db.models import Case, Count, IntegerField, Q, Value, When
 
 from companies.models import Company
 
-from . import keywords
+from . import curations, keywords, synonyms
 from .params import MAX_MATCHES, clean_cities, clean_query, validate_page
-from .results import HIT_FIELDS, SearchResults, city_facets, hit
+from .results import HIT_FIELDS, SearchResults, city_facets, hit, searchable_rows
 from .text import WORD
 
 # The mode of results that come from the database because the index is unavailable.
@@ -28,40 +29,54 @@ def search_database(query, *, cities=(), limit=10, offset=0):
     query = clean_query(query)
     validate_page(limit, offset)
     city_keys = clean_cities(cities)
-    words = database_words(query)
-    if not words:
-        return SearchResults(
-            query, DATABASE_MODE, city_keys, limit, offset, 0, [], city_facets({}, {}, city_keys)
-        )
+    words = database_words(synonyms.expanded(query))
+    rule = curations.rule_for(query)
+    # Editors' pins come first (searchable ones, in the editors' order), hidden ones never.
+    pinned_rows = searchable_rows(rule.pinned)
+    pinned = [pinned_rows[pk] for pk in rule.pinned if pk in pinned_rows]
     contains = [
         Q(name__icontains=word) | Q(tags__icontains=word) | Q(description__icontains=word)
         for word in words
     ]
-    matches = Company.objects.searchable().filter(reduce(or_, contains))
+    if words:
+        matches = Company.objects.searchable().filter(reduce(or_, contains))
+        matches = matches.exclude(pk__in=[*rule.hidden, *pinned_rows])
+    else:
+        matches = Company.objects.none()
     city_counts, city_names = Counter(), {}
     for row in matches.values("city_key", "city").annotate(companies=Count("pk")):
         city_counts[row["city_key"]] += row["companies"]
         city_names.setdefault(row["city_key"], row["city"])
+    for company in pinned:
+        city_counts[company.city_key] += 1
+        city_names.setdefault(company.city_key, company.city)
     if city_keys:
         matches = matches.filter(city_key__in=city_keys)
-    ranked = matches.annotate(
-        matched_words=_count_true(contains),
-        # Among equals, words in the name, then in the markets, weigh more.
-        name_words=_count_true(Q(name__icontains=word) for word in words),
-        tag_words=_count_true(Q(tags__icontains=word) for word in words),
-    ).order_by("-matched_words", "-name_words", "-tag_words", "name", "pk")
-    query_stems = keywords.stems(query)
+        pinned = [company for company in pinned if company.city_key in city_keys]
+    query_stems = keywords.stems(" ".join(words))
+    page = [hit(company, 1.0, query_stems, pinned=True) for company in pinned][
+        offset : offset + limit
+    ]
+    if words and len(page) < limit:
+        ranked = matches.annotate(
+            matched_words=_count_true(contains),
+            # Among equals, words in the name, then in the markets, weigh more.
+            name_words=_count_true(Q(name__icontains=word) for word in words),
+            tag_words=_count_true(Q(tags__icontains=word) for word in words),
+        ).order_by("-matched_words", "-name_words", "-tag_words", "name", "pk")
+        start = max(offset - len(pinned), 0)
+        page += [
+            hit(company, company.matched_words / len(words), query_stems)
+            for company in ranked.only(*HIT_FIELDS)[start : start + limit - len(page)]
+        ]
     return SearchResults(
         query=query,
         mode=DATABASE_MODE,
         cities=city_keys,
         limit=limit,
         offset=offset,
-        count=min(matches.count(), MAX_MATCHES),
-        hits=[
-            hit(company, company.matched_words / len(words), query_stems)
-            for company in ranked.only(*HIT_FIELDS)[offset : offset + limit]
-        ],
+        count=min(matches.count() + len(pinned), MAX_MATCHES),
+        hits=page,
         facets=city_facets(city_counts, city_names, city_keys),
     )
 

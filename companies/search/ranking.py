@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from companies.models import name_key, text_key
 
-from . import embedding, keywords
+from . import curations, embedding, keywords, synonyms
 from .indexing import open_index
 from .params import (
     DEFAULT_MODE,
@@ -53,23 +53,25 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
     city_keys = clean_cities(cities)
 
     store = open_index()
+    rule = curations.rule_for(query)
+    words = synonyms.expanded(query) if mode != "semantic" else query
+    query_stems = keywords.stems(words)
     dense = embedding.embed_query(query) if mode != "keyword" else None
-    terms = keywords.query_terms(query) if mode != "semantic" else None
-    if mode == "keyword" and not terms:  # only stopwords: nothing to look for
-        return SearchResults(query, mode, city_keys, limit, offset, 0, [], [])
+    terms = keywords.query_terms(words) if mode != "semantic" else None
     requests = ranking_requests(query, dense, terms, city_keys)
-    ranked, *filtered = store.rank_batch(requests)
-    matches = Matches.of(ranked)
+    # Only stopwords in keyword mode: nothing to look for (but what editors pinned).
+    ranked, *filtered = store.rank_batch(requests) if dense is not None or terms else [[]]
+    matches = Matches.of(ranked).curated(rule)
     counts, names = matches.city_counts()
     shown = matches.in_cities(city_keys)
     count = len(shown)
-    page = matches.hits(shown[offset : offset + limit], keywords.stems(query))
-    if dense is None and len(ranked) == requests[0].limit:
+    page = matches.hits(shown[offset : offset + limit], query_stems)
+    if dense is None and terms and len(ranked) == requests[0].limit:
         # More keyword matches than are listed: the index counts them all, the page comes from
         # the filtered ranking.
-        counts, names, count = _keyword_counts(store, terms, city_keys, counts, names)
+        counts, names, count = _keyword_counts(store, terms, city_keys, matches, rule)
         if city_keys:
-            page = _page_of(filtered[0], offset, limit, keywords.stems(query))
+            page = _page_of(filtered[0], offset, limit, query_stems, rule, city_keys)
     return SearchResults(
         query=query,
         mode=mode,
@@ -104,24 +106,36 @@ def ranking_requests(query, dense, terms, city_keys=()):
     return [request]
 
 
-def _keyword_counts(store, terms, city_keys, counts, names):
-    """Facets and count of keyword matches beyond those listed, as the index counts them."""
-    by_name = store.city_counts(terms=terms, limit=MAX_FACET_CITIES)
-    counts = Counter()
+def _keyword_counts(store, terms, city_keys, matches, rule):
+    """Facets and count of keyword matches beyond those listed, as the index counts them.
+
+    The index counts the matches that are neither pinned nor hidden; the pinned ones are
+    matches wherever they are (``Matches.curated``), so they are added by their rows.
+    """
+    curated = tuple(sorted(rule.hidden | matches.pinned))
+    by_name = store.city_counts(terms=terms, exclude_ids=curated, limit=MAX_FACET_CITIES)
+    counts, names = Counter(), {}
     for name, found in by_name.items():
         key = text_key(name)
         counts[key] += found
         names.setdefault(key, name)
+    pinned = Counter()
+    for pk in matches.pinned:
+        row = matches.rows[pk]
+        pinned[row.city_key] += 1
+        names.setdefault(row.city_key, row.city)
     if len(by_name) == MAX_FACET_CITIES:  # too many cities to add them up
-        count = store.count(cities=city_keys, terms=terms)
-    else:
+        count = store.count(cities=city_keys, terms=terms, exclude_ids=curated)
+        count += sum(pinned[key] for key in city_keys) if city_keys else sum(pinned.values())
+    counts += pinned
+    if len(by_name) < MAX_FACET_CITIES:
         count = sum(counts[key] for key in city_keys) if city_keys else sum(counts.values())
     return counts, names, count
 
 
-def _page_of(ranked, offset, limit, query_stems):
-    matches = Matches.of(ranked)
-    return matches.hits(matches.ranked[offset : offset + limit], query_stems)
+def _page_of(ranked, offset, limit, query_stems, rule, city_keys):
+    matches = Matches.of(ranked).curated(rule)
+    return matches.hits(matches.in_cities(city_keys)[offset : offset + limit], query_stems)
 
 
 def similar_companies(company, *, limit=5, cities=()):

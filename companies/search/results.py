@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from companies.models import Company
 
 from .highlight import snippet
+from .store import RankedPoint
 
 # What result cards and the API show of a company (and what the facets count it by).
 HIT_FIELDS = ("name", "slug", "description", "city", "city_key", "link", "image_url")
@@ -23,6 +24,7 @@ class SearchHit:
     company: Company
     score: float
     highlight: str = ""
+    pinned: bool = False  # put first by an editors' curation
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Matches:
 
     ranked: list
     rows: dict
+    pinned: frozenset = frozenset()
 
     @classmethod
     def of(cls, ranked):
@@ -82,11 +85,31 @@ class Matches:
         return [point for point in self.ranked if self.rows[point.id].city_key in city_keys]
 
     def hits(self, ranked, query_stems=frozenset()):
-        return [hit(self.rows[point.id], point.score, query_stems) for point in ranked]
+        return [
+            hit(self.rows[point.id], point.score, query_stems, point.id in self.pinned)
+            for point in ranked
+        ]
+
+    def curated(self, rule):
+        """These matches under an editors' ``curations.Rule``: the hidden companies left out,
+        the pinned ones (searchable, matching or not) first in the editors' order."""
+        if not rule:
+            return self
+        missing = [pk for pk in rule.pinned if pk not in self.rows]
+        rows = {**self.rows, **searchable_rows(missing)} if missing else self.rows
+        found = {point.id: point for point in self.ranked}
+        pinned = [
+            found.get(pk) or RankedPoint(pk, 0.0, rows[pk].city_key, rows[pk].city)
+            for pk in rule.pinned
+            if pk in rows
+        ]
+        pinned_ids = frozenset(point.id for point in pinned)
+        rest = [p for p in self.ranked if p.id not in rule.hidden and p.id not in pinned_ids]
+        return Matches(pinned + rest, rows, pinned_ids)
 
 
-def hit(company, score, query_stems=frozenset()):
-    return SearchHit(company, score, snippet(company.description, query_stems))
+def hit(company, score, query_stems=frozenset(), pinned=False):
+    return SearchHit(company, score, snippet(company.description, query_stems), pinned)
 
 
 def city_facets(counts, names, selected):

@@ -290,9 +290,11 @@ class CompanyStore:
                 return hashes
 
     @guarded
-    def count(self, *, cities=(), terms=None):
-        """Points in ``cities`` (all if empty) containing any of ``terms`` (if given)."""
-        return self._count(self._live(), CountPlan(Filter(tuple(cities), _terms(terms))))
+    def count(self, *, cities=(), terms=None, exclude_ids=()):
+        """Points in ``cities`` (all if empty) containing any of ``terms`` (if given), other
+        than ``exclude_ids``."""
+        plan_filter = Filter(tuple(cities), _terms(terms), tuple(exclude_ids))
+        return self._count(self._live(), CountPlan(plan_filter))
 
     @guarded
     def payloads(self, ids):
@@ -325,10 +327,11 @@ class CompanyStore:
         return [ranked_point(point) for point in self._query_batch(handle, [plan])[0]]
 
     @guarded
-    def city_counts(self, *, cities=(), terms=None, limit=100):
+    def city_counts(self, *, cities=(), terms=None, exclude_ids=(), limit=100):
         """``{city as displayed: count}`` over the points in ``cities`` containing any of
-        ``terms``."""
-        plan = FacetPlan("city_name", Filter(tuple(cities), _terms(terms)), limit)
+        ``terms``, other than ``exclude_ids``."""
+        plan_filter = Filter(tuple(cities), _terms(terms), tuple(exclude_ids))
+        plan = FacetPlan("city_name", plan_filter, limit)
         return self._facet(self._live(), plan)
 
 

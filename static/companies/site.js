@@ -190,3 +190,26 @@
     });
   }
 })();
+
+// Which result was opened, and at which position, for the site's search insights: a beacon that
+// never delays or changes the link (it stays a plain link; without this file nothing is sent).
+(function () {
+  if (!navigator.sendBeacon) return;
+  document.querySelectorAll("ol.results[data-click-url]").forEach(function (list) {
+    function opened(event) {
+      if (event.type === "auxclick" && event.button !== 1) return;
+      var link = event.target.closest("a[href]");
+      var card = link && link.closest("[data-position]");
+      if (!card || !list.contains(card)) return;
+      navigator.sendBeacon(list.dataset.clickUrl, new URLSearchParams({
+        search: list.dataset.searchId,
+        q: list.dataset.query,
+        company: card.dataset.company,
+        position: card.dataset.position,
+        target: link.classList.contains("website") ? "website" : "page"
+      }));
+    }
+    list.addEventListener("click", opened);
+    list.addEventListener("auxclick", opened);
+  });
+})();
