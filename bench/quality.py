@@ -159,7 +159,9 @@ def service_ranking(mode):
     from companies.search.query import search_companies
 
     def ranking(query):
-        return [hit.company.name for hit in search_companies(query, mode=mode, limit=K).hits]
+        """The first page as shown: the matches, then any looser ones shown apart."""
+        results = search_companies(query, mode=mode, limit=K)
+        return [hit.company.name for hit in results.hits + results.related]
 
     return ranking
 
@@ -194,6 +196,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-query", action="store_true")
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="the match margin: count vs relevant kept"
+    )
     args = parser.parse_args()
     judged = load(QUERIES)
     setup_django()
@@ -220,6 +225,8 @@ def main():
         for query, scores in per_query.items():
             print(" | ".join(f"{scores[label]:10.2f}" for label in labels) + f" | {query}")
     understanding(judged)
+    if args.calibrate:
+        calibrate(judged)
     if args.sweep:
         sweep(judged)
     print("\nRerun: .venv/bin/python bench/quality.py")
@@ -303,6 +310,37 @@ def match_sets(judged):
     )
     for line in lost:
         print(f"  outside: {line}")
+
+
+def calibrate(judged):
+    """How the match set would change with each margin below the best score (hybrid)."""
+    import statistics
+
+    from companies.models import name_key
+    from companies.search import ranking
+    from companies.search.query import MAX_LIMIT, search_companies
+
+    gaps = []  # per query: (gap of every match, gaps of the judged-relevant companies)
+    original = ranking.MATCH_MARGIN
+    ranking.MATCH_MARGIN = float("inf")
+    try:
+        for item in judged:
+            hits = search_companies(item["query"], limit=MAX_LIMIT).hits
+            plain = [h.score for h in hits if name_key(h.company.name) != name_key(item["query"])]
+            best = max(plain, default=0)
+            gap = {h.company.name: 0 if h.score > best else best - h.score for h in hits}
+            wanted = [name for name, grade in item["relevant"].items() if grade > 0]
+            gaps.append((list(gap.values()), [gap.get(name) for name in wanted]))
+    finally:
+        ranking.MATCH_MARGIN = original
+    total = sum(len(wanted) for _, wanted in gaps)
+    print(f"\nMatch margin (hybrid; now {original}): median count | relevant kept")
+    for margin in (0.1, 0.15, 0.2, 0.22, 0.25, 0.28, 0.3, 0.32, 0.35, 0.4, float("inf")):
+        counts = [sum(g <= margin for g in every) for every, _ in gaps]
+        kept = sum(g is not None and g <= margin for _, wanted in gaps for g in wanted)
+        print(
+            f"  {margin:>5}: {statistics.median(counts):>6} | {kept}/{total} = {kept / total:.1%}"
+        )
 
 
 def sweep(judged):

@@ -19,6 +19,8 @@ COMPANY_SEARCH = {
     "QDRANT_URL": "",
     "QDRANT_PATH": os.path.join(tempfile.mkdtemp(prefix="startup-search-tests-"), "qdrant"),
     "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
+    # Tests change companies behind the signals' back (rollbacks, bulk imports): look every time.
+    "VOCABULARY_CHECK_SECONDS": 0,
 }
 CELERY_BROKER_URL = ""
 

@@ -1,0 +1,111 @@
+"""What the searchable companies say, as query understanding needs it: words, cities, names.
+
+Built from the database, never from a fixed list, and held once per process. It follows the data:
+a save or delete in this process marks it stale at once (``changed``, from the app's signals);
+changes made elsewhere (another process, a bulk import, an update that bypassed the signals) are
+seen when the table's signature (row count, newest ``updated_at``) differs, checked at most
+every ``VOCABULARY_CHECK_SECONDS`` so that a search costs no query in between.
+"""
+
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Count, Max
+
+from companies.models import Company, text_key
+
+from .conf import search_setting
+from .keywords import word_stem
+from .text import WORD
+
+# City names of up to this many words are recognised ("new york", "san luis obispo").
+MAX_CITY_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What the searchable companies say.
+
+    - ``words``: word -> companies using it (names, markets, descriptions, cities; text_key'd);
+      ``words_by_length``: length -> the words of that length; ``stems``: their stems;
+    - ``cities``: city key -> display name (its most common spelling); ``city_sizes``: city
+      key -> companies; ``city_names``: city key -> the word tuples of the company names holding
+      that city, so that "Chicago Public Schools" is not read as a place;
+    - ``names``: (name key, company id) of every company.
+    """
+
+    words: dict
+    words_by_length: dict
+    stems: frozenset
+    cities: dict
+    city_sizes: dict
+    city_names: dict
+    names: tuple
+
+    @classmethod
+    def build(cls, rows):
+        """From ``(id, name, tags, description, city)`` rows of the searchable companies."""
+        words, spellings, name_words, names = Counter(), defaultdict(Counter), [], []
+        for pk, name, tags, description, city in rows:
+            names.append((text_key(name), pk))
+            words.update(set(WORD.findall(text_key(f"{name} {tags} {description} {city}"))))
+            key = text_key(city)
+            if key:
+                spellings[key][city] += 1
+            name_words.append(tuple(WORD.findall(text_key(name))))
+        cities = {key: names.most_common(1)[0][0] for key, names in spellings.items()}
+        city_words = {tuple(WORD.findall(key)): key for key in cities}
+        city_names = defaultdict(set)
+        for name in name_words:
+            for size in range(1, min(MAX_CITY_WORDS, len(name)) + 1):
+                for start in range(len(name) - size + 1):
+                    key = city_words.get(name[start : start + size])
+                    if key:
+                        city_names[key].add(name)
+        by_length = defaultdict(list)
+        for word in words:
+            by_length[len(word)].append(word)
+        return cls(
+            words=dict(words),
+            words_by_length={length: tuple(found) for length, found in by_length.items()},
+            stems=frozenset(filter(None, map(word_stem, words))),
+            cities=cities,
+            city_sizes={key: sum(names.values()) for key, names in spellings.items()},
+            city_names={key: frozenset(found) for key, found in city_names.items()},
+            names=tuple(names),
+        )
+
+
+_lock = threading.Lock()
+_state = {"vocabulary": None, "signature": None, "checked": 0.0, "stale": True}
+
+
+def changed():
+    """A company was saved or deleted in this process: rebuild before the next use."""
+    _state["stale"] = True
+
+
+def current():
+    """The vocabulary of the companies as they are now (rebuilt if they changed)."""
+    now = time.monotonic()
+    due = now - _state["checked"] >= search_setting("VOCABULARY_CHECK_SECONDS")
+    if _state["vocabulary"] is not None and not _state["stale"] and not due:
+        return _state["vocabulary"]
+    with _lock:
+        signature = _signature()
+        if _state["stale"] or _state["vocabulary"] is None or signature != _state["signature"]:
+            _state["stale"] = False
+            rows = Company.objects.searchable().values_list(
+                "pk", "name", "tags", "description", "city"
+            )
+            _state["vocabulary"] = Vocabulary.build(rows.iterator(chunk_size=2000))
+            _state["signature"] = signature
+        _state["checked"] = now
+        return _state["vocabulary"]
+
+
+def _signature():
+    found = Company.objects.aggregate(rows=Count("pk"), latest=Max("updated_at"))
+    return (found["rows"], found["latest"])
