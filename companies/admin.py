@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
+from .cities import merge_cities
 from .forms import ImportFileForm, UploadLimitHandler
 from .importing import ImportFileError, import_companies
 from .models import Company, IndexStatus
@@ -111,7 +112,7 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
         ),
         ("History", {"fields": ("created_at", "updated_at")}),
     )
-    actions = ["reindex", "remove_from_index"]
+    actions = ["reindex", "remove_from_index", "merge_city_spellings"]
     list_per_page = 50
     change_list_template = "admin/companies/company/change_list.html"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -162,6 +163,26 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
             request,
             f"Removed {_companies(len(pks))} from the search index; the records are kept, "
             "marked pending, until they are re-indexed.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Merge the selected companies' cities into one spelling", permissions=["change"]
+    )
+    def merge_city_spellings(self, request, queryset):
+        keys = sorted(set(queryset.exclude(city_key="").values_list("city_key", flat=True)))
+        if len(keys) < 2:
+            self.message_user(
+                request,
+                "Select companies in at least two spellings of a city (e.g. London and Londo).",
+                messages.WARNING,
+            )
+            return
+        kept, merged, changed = merge_cities(keys)
+        self.message_user(
+            request,
+            f"Merged {', '.join(merged)} into {kept}: {_companies(changed)} changed, everywhere "
+            "(records, search filters and facets).",
             messages.SUCCESS,
         )
 
