@@ -9,6 +9,8 @@ For each size (sites are prepared once under var/bench/, see bench/common.py):
    nearest-neighbour search, limit 10); "store" is the ranking call the site makes for that
    mode and filter (candidates, rescoring, fusion, the unfiltered ranking for facets; for
    keyword mode the BM25 ranking of the first page, without the facet counts).
+   Also timed alone: query understanding (spelling correction and places), part of every
+   request's cost, whose goal is to add at most 1 ms at the median.
 2. gunicorn (1 process, 4 threads, DEBUG off) serving the site; a second process (this one)
    sends the same distinct queries one at a time over a kept-alive connection to
    /api/search/ for each mode, without and with a city filter, and to the /search/ page.
@@ -47,9 +49,9 @@ import json, sys, time
 import django
 django.setup()
 from companies.models import text_key
-from companies.search import embedding, keywords, query as search
+from companies.search import embedding, keywords, ranking as search, understanding
 from companies.search.indexing import open_index
-from companies.search.store import RankRequest
+from companies.search.plan import RankRequest
 
 batches, city = json.loads(sys.stdin.read())
 store = open_index()
@@ -62,6 +64,7 @@ def timed(label, function):
 
 for q in batches["warm"]:
     store.rank(RankRequest(dense=list(model.query_embed([q]))[0].tolist(), limit=10))
+    understanding.understand(q, mode="hybrid")
 for label, queries in batches.items():
     if label == "warm":
         continue
@@ -73,10 +76,11 @@ for label, queries in batches.items():
             global vector
             vector = list(model.query_embed([q]))[0].tolist()
         timed("embed", embed)
+        timed(f"understand {mode}", lambda: understanding.understand(q, mode=mode))
         timed("vector", lambda: store.rank(RankRequest(dense=vector, limit=10, candidates=10)))
         requests = search.ranking_requests(
             q, None if mode == "keyword" else vector,
-            None if mode == "semantic" else keywords.query_terms(q), cities, listed=10)
+            None if mode == "semantic" else keywords.query_terms(q), cities)
         timed(f"store {label}", lambda: store.rank_batch(requests))
 print(json.dumps(timings))
 """
@@ -199,6 +203,12 @@ def run_size(size, count, threads):
         )
     api_p50 = [stats["p50"] for label, stats, _ in rows if label.startswith("/api")]
     print(f"slowest / fastest API p50: {max(api_p50) / min(api_p50):.2f} (goal <= 2)")
+    for mode in MODES:
+        cost = bare[f"understand {mode}"]
+        print(
+            f"query understanding ({mode}: typos, places): p50 {cost['p50']:.3f} ms, "
+            f"p95 {cost['p95']:.3f} ms, p99 {cost['p99']:.3f} ms (goal: p50 <= 1 ms)"
+        )
     print(f"gunicorn worker RSS after the run: {rss:.0f} MiB")
     return rows
 

@@ -12,8 +12,8 @@ import logging
 import math
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -53,6 +53,10 @@ def exception_handler(exc, context):
         exc = PreconditionFailed()
     elif isinstance(exc, SuspiciousOperation):  # e.g. too many query parameters
         exc = exceptions.ParseError(BAD_REQUEST)
+    elif isinstance(exc, Http404):  # as DRF does, here so that the answer has its code
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")

@@ -80,13 +80,17 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0,
     text, scope = (understood.query, understood.cities) if understood else (query, ())
     if scope and not text:
         return city_listing(query, mode, scope, limit, offset, understood)
-    found = _search(text, mode, city_keys, scope, limit, offset)
+    scope_names = dict(zip(scope, understood.city_names)) if scope else {}
+    found = _search(text, mode, city_keys, scope_names, limit, offset)
     return replace(
         found, query=query, understood=understood if understood and understood.changed else None
     )
 
 
-def _search(query, mode, city_keys, scope, limit, offset):
+def _search(query, mode, city_keys, scope_names, limit, offset):
+    """The search proper of ``query``; ``scope_names``: the cities it is confined to (keys to
+    display names), if any."""
+    scope = tuple(scope_names)
     store = open_index()
     dense = embedding.embed_query(query) if mode != "keyword" else None
     terms = keywords.query_terms(query) if mode != "semantic" else None
@@ -96,6 +100,8 @@ def _search(query, mode, city_keys, scope, limit, offset):
     ranked, *filtered = store.rank_batch(requests)
     matches, loose = about_the_query(Matches.of(ranked), name_key(query), dense is not None)
     counts, names = matches.city_counts()
+    for key, name in scope_names.items():
+        names.setdefault(key, name)
     shown = matches.in_cities(city_keys)
     count = len(shown)
     page = matches.hits(shown[offset : offset + limit], keywords.stems(query))

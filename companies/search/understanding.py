@@ -37,8 +37,8 @@ STRIP = " \t,;:-–—/|&+."
 @dataclass(frozen=True)
 class Understood:
     """``query``: what is ranked; ``cities``: the city keys read from the query (a filter);
-    ``city_names``: their display names; ``suggestion``: the typed query with its misspelt
-    words corrected (None if none were)."""
+    ``city_names``: their display names, in the same order; ``suggestion``: the typed query with
+    its misspelt words corrected (None if none were)."""
 
     query: str
     cities: tuple = ()
@@ -59,10 +59,11 @@ def understand(query, *, mode, cities=()):
     if cities:
         return Understood(text, suggestion=suggestion)
     places, rest = read_places(text, words)
+    cities = tuple(sorted(places))
     return Understood(
         query=rest,
-        cities=tuple(sorted(places)),
-        city_names=tuple(sorted({words.cities[key] for key in places})),
+        cities=cities,
+        city_names=tuple(words.cities[key] for key in cities),
         suggestion=suggestion,
     )
 
