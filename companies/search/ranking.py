@@ -56,8 +56,9 @@ MAX_FACET_CITIES = 1000
 # Below this semantic (or hybrid) score a company is not about the query: 95% of the companies
 # judged relevant in bench/queries.jsonl score above it.
 MIN_SCORE = 0.2
-# A semantic or hybrid match scores at least the best score minus this (bench/quality.py
-# --calibrate: about 15 matches at the median, the judged-relevant kept, see docs/search.md).
+# A semantic or hybrid match scores at least the best score minus this: the margin that keeps
+# the median match set near 15 companies on the judged queries (bench/quality.py --calibrate;
+# its figures are in the README).
 MATCH_MARGIN = 0.27
 FUSION = Fusion()
 # Similar companies asked beyond those shown, so hidden ones can be left out.
