@@ -3,15 +3,15 @@
 A typed word is kept when the companies use it or a word of the same stem ("workspace" for
 "workspaces"), when it is a stopword, a number, shorter than ``MIN_LENGTH``, or a whole word of
 the embedding model's vocabulary (an English word the model knows as such: "couch" is not taken
-for a typo of "coach"). Otherwise it becomes the nearest word by Damerau-Levenshtein distance (a
-swap of two letters is one edit), within one edit below ``TWO_EDITS_FROM`` letters and two from
-there, as Meilisearch allows. Candidates are the companies' words and the model's English
-words ("serveers" is "servers" even if no company says it), starting with the typed word's
-first letter (people rarely mistype it) or its first two swapped; among equally near ones the
-word most used by the companies, then one of the same length (a swap or a wrong key), then the
-most frequent English word wins.
-rapidfuzz compares a word with every candidate of a possible length in C, well under a
-millisecond on the demo data (bench/latency.py).
+for a typo of "coach"). Otherwise it becomes the nearest word by optimal string alignment
+distance (Damerau-Levenshtein with a swap of neighbouring letters as one edit): within one edit
+below ``TWO_EDITS_FROM`` letters and two from there, as Meilisearch allows. Candidates are the
+companies' words and the model's English words ("serveers" is "servers" even if no company says
+it), starting with the typed word's first letter (people rarely mistype it) or its first two
+swapped; among equally near ones the word most used by the companies, then one of the same
+length (a swap or a wrong key), then the most frequent English word wins. rapidfuzz compares a
+word with every candidate of a possible length and first letter in C (bench/spelling.py
+measures it against a SymSpell index, which costs seconds to build at each vocabulary change).
 """
 
 import json
@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA
 
 from .conf import search_setting
 from .keywords import STOPWORDS, word_stem
@@ -73,39 +73,40 @@ def correct_word(word, vocabulary):
     candidates = _candidates(vocabulary)
     best = None
     for length in range(len(word) - edits, len(word) + edits + 1):
-        for found, distance, _ in process.extract(
-            word,
-            candidates.get(length, ()),
-            scorer=DamerauLevenshtein.distance,
-            score_cutoff=edits,
-            limit=None,
-        ):
-            if found[0] != word[0] and found[:2] != word[1::-1]:
-                continue  # people rarely mistype the first letter, unless by a swap
-            uses = vocabulary.words.get(found, 0)
-            rank = (
-                distance,
-                -uses,
-                len(found) != len(word),
-                model_words().get(found, 0),
-                found,
-            )
-            if best is None or rank < best:
-                best = rank
+        for first in {word[0], word[1]}:
+            for found, distance, _ in process.extract(
+                word,
+                candidates.get((length, first), ()),
+                scorer=OSA.distance,
+                score_cutoff=edits,
+                limit=None,
+            ):
+                if found[0] != word[0] and found[:2] != word[1::-1]:
+                    continue  # people rarely mistype the first letter, unless by a swap
+                uses = vocabulary.words.get(found, 0)
+                rank = (
+                    distance,
+                    -uses,
+                    len(found) != len(word),
+                    model_words().get(found, 0),
+                    found,
+                )
+                if best is None or rank < best:
+                    best = rank
     return best[-1] if best else None
 
 
-_candidates_of = {"vocabulary": None, "by_length": {}}
+_candidates_of = {"vocabulary": None, "buckets": {}}
 
 
 def _candidates(vocabulary):
-    """Length -> the companies' words and the model's words of that length."""
+    """(length, first letter) -> the companies' words and the model's words of that kind."""
     if _candidates_of["vocabulary"] is not vocabulary:
-        by_length = {}
+        buckets = {}
         for word in set(vocabulary.words) | set(model_words()):
-            by_length.setdefault(len(word), []).append(word)
-        _candidates_of.update(vocabulary=vocabulary, by_length=by_length)
-    return _candidates_of["by_length"]
+            buckets.setdefault((len(word), word[0]), []).append(word)
+        _candidates_of.update(vocabulary=vocabulary, buckets=buckets)
+    return _candidates_of["buckets"]
 
 
 @lru_cache(maxsize=4)
