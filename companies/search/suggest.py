@@ -3,7 +3,7 @@
 A prefix matches a searchable company whose ``name_text`` (its name's ``text_key``: NFKC,
 casefolded) starts with the prefix's key, or has a word that does; comparing stored keys, not
 ``LIKE``/``ILIKE`` on the name, makes "émile" find "Émile" on SQLite as on PostgreSQL. When
-those are fewer than asked, names whose start is one typo away follow ("spotj" finds SpotHero):
+no name starts so, names whose start is one typo away are suggested ("sptoh" finds SpotHero),
 from ``FUZZY_FROM`` letters, as with misspelt words in searches (``spelling``).
 """
 
@@ -21,7 +21,7 @@ FUZZY_FROM = 4
 
 def suggest_companies(prefix, *, limit=8):
     """Companies whose name, or a word of it, starts with ``prefix``, names that start first;
-    then names starting one typo away from it."""
+    if there are none, names starting one typo away from it."""
     key = text_key(clean_prefix(prefix))
     starts_name = Q(name_text__startswith=key)
     matches = Company.objects.searchable().filter(starts_name | Q(name_text__contains=f" {key}"))
@@ -32,14 +32,14 @@ def suggest_companies(prefix, *, limit=8):
             )
         ).order_by("rank", "name", "pk")[:limit]
     )
-    if len(found) < limit and len(key) >= FUZZY_FROM:
-        found += near_names(key, limit - len(found), exclude={company.pk for company in found})
+    if not found and len(key) >= FUZZY_FROM:
+        found = near_names(key, limit)
     return found
 
 
-def near_names(key, limit, exclude=()):
+def near_names(key, limit):
     """Searchable companies whose name starts one typo away from ``key``, nearest first."""
-    names = [(name, pk) for name, pk in vocabulary.current().names if pk not in exclude]
+    names = vocabulary.current().names
     near = process.extract(
         key,
         [name[: len(key)] for name, _ in names],
