@@ -13,14 +13,14 @@ so "Chciago Public Schools" finds the school and "QR codes in Lodnon" the city.
 
 from dataclasses import dataclass
 
-from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.distance import OSA
 
 from companies.models import text_key
 
 from . import spelling, vocabulary
 from .keywords import STOPWORDS
 from .text import WORD
-from .vocabulary import MAX_CITY_WORDS
+from .vocabulary import MAX_CITY_WORDS, one_deletion
 
 # Shorter city names must be typed exactly; longer ones may have one typo.
 FUZZY_CITY_FROM = 5
@@ -108,12 +108,8 @@ def city_spellings(phrase, words):
     """The city keys ``phrase`` names: itself if a city, and the cities within one edit."""
     if len(phrase) < FUZZY_CITY_FROM:
         return {phrase} if phrase in words.cities else set()
-    return {
-        key
-        for key in words.cities
-        if abs(len(key) - len(phrase)) <= 1
-        and DamerauLevenshtein.distance(key, phrase, score_cutoff=1) <= 1
-    }
+    near = set().union(*(words.city_deletions.get(d, ()) for d in one_deletion(phrase)))
+    return {key for key in near if OSA.distance(key, phrase, score_cutoff=1) <= 1}
 
 
 def _in_a_name(keys, start, size, spellings, words):

@@ -32,7 +32,9 @@ class Vocabulary:
       ``words_by_length``: length -> the words of that length; ``stems``: their stems;
     - ``cities``: city key -> display name (its most common spelling); ``city_sizes``: city
       key -> companies; ``city_names``: city key -> the word tuples of the company names holding
-      that city, so that "Chicago Public Schools" is not read as a place;
+      that city, so that "Chicago Public Schools" is not read as a place; ``city_deletions``:
+      each city key and each of its one-letter deletions -> the city keys (a SymSpell index:
+      the cities one typo from a phrase are found by looking up its own deletions);
     - ``names``: (name key, company id) of every company.
     """
 
@@ -42,6 +44,7 @@ class Vocabulary:
     cities: dict
     city_sizes: dict
     city_names: dict
+    city_deletions: dict
     names: tuple
 
     @classmethod
@@ -74,8 +77,22 @@ class Vocabulary:
             cities=cities,
             city_sizes={key: sum(names.values()) for key, names in spellings.items()},
             city_names={key: frozenset(found) for key, found in city_names.items()},
+            city_deletions=_deletion_index(cities),
             names=tuple(names),
         )
+
+
+def one_deletion(word):
+    """``word`` and every string one letter shorter than it."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _deletion_index(keys):
+    index = defaultdict(set)
+    for key in keys:
+        for deletion in one_deletion(key):
+            index[deletion].add(key)
+    return {deletion: frozenset(found) for deletion, found in index.items()}
 
 
 _lock = threading.Lock()
