@@ -33,20 +33,18 @@ class Vocabulary:
     """What the searchable companies say.
 
     - ``words``: word -> companies using it (names, markets, descriptions, cities; text_key'd);
-      ``words_by_length``: length -> the words of that length; ``stems``: their stems;
-    - ``cities``: city key -> display name (its most common spelling); ``city_sizes``: city
-      key -> companies; ``city_names``: city key -> the word tuples of the company names holding
-      that city, so that "Chicago Public Schools" is not read as a place; ``city_deletions``:
-      each city key and each of its one-letter deletions -> the city keys (a SymSpell index:
-      the cities one typo from a phrase are found by looking up its own deletions);
+      ``stems``: their stems;
+    - ``cities``: city key -> display name (its most common spelling); ``city_names``: city
+      key -> the word tuples of the company names holding that city, so that "Chicago Public
+      Schools" is not read as a place; ``city_deletions``: each city key and each of its
+      one-letter deletions -> the city keys (a SymSpell index: the cities one typo from a
+      phrase are found by looking up its own deletions);
     - ``names``: (name key, company id) of every company.
     """
 
     words: dict
-    words_by_length: dict
     stems: frozenset
     cities: dict
-    city_sizes: dict
     city_names: dict
     city_deletions: dict
     names: tuple
@@ -71,15 +69,10 @@ class Vocabulary:
                     key = city_words.get(name[start : start + size])
                     if key:
                         city_names[key].add(name)
-        by_length = defaultdict(list)
-        for word in words:
-            by_length[len(word)].append(word)
         return cls(
             words=dict(words),
-            words_by_length={length: tuple(found) for length, found in by_length.items()},
             stems=frozenset(filter(None, map(word_stem, words))),
             cities=cities,
-            city_sizes={key: sum(names.values()) for key, names in spellings.items()},
             city_names={key: frozenset(found) for key, found in city_names.items()},
             city_deletions=_deletion_index(cities),
             names=tuple(names),
