@@ -14,6 +14,7 @@ word with every candidate of a possible length and first letter in C (bench/spel
 measures it against a SymSpell index, which costs seconds to build at each vocabulary change).
 """
 
+import itertools
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,6 +29,8 @@ from .text import WORD
 
 MIN_LENGTH = 4
 TWO_EDITS_FROM = 9
+# Words of a query looked at (a long pasted text is not spell-checked word by word).
+MAX_WORDS = 32
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def max_edits(word):
 def correct(text, vocabulary):
     """The ``Correction`` of ``text``, or None when every word stands as typed."""
     pieces, words, end = [], [], 0
-    for match in WORD.finditer(text):
+    for match in itertools.islice(WORD.finditer(text), MAX_WORDS):
         typed = match.group()
         fixed = correct_word(typed.casefold(), vocabulary)
         if fixed:
