@@ -7,9 +7,10 @@ For each size (sites are prepared once under var/bench/, see bench/common.py):
 1. bare cost, in a process of its own with the store: for every query, a fresh query embedding
    (no cache) plus one store call, timed alone. "vector" is the irreducible minimum (one dense
    nearest-neighbour search, limit 10); "store" is the ranking call the site makes for that
-   mode and filter (semantic and hybrid: candidates, rescoring and fusion, unfiltered; keyword:
-   the BM25 ranking of the matches listed, and of those in the city when filtered; without the
-   facet counts).
+   mode and filter (candidates, rescoring, fusion, the unfiltered ranking for facets; for
+   keyword mode the BM25 ranking of the first page, without the facet counts).
+   Also timed alone: query understanding (spelling correction and places), part of every
+   request's cost, whose goal is to add at most 1 ms at the median.
 2. gunicorn (1 process, 4 threads, DEBUG off) serving the site; a second process (this one)
    sends the same distinct queries one at a time over a kept-alive connection to
    /api/search/ for each mode, without and with a city filter, and to the /search/ page.
@@ -48,9 +49,9 @@ import json, sys, time
 import django
 django.setup()
 from companies.models import text_key
-from companies.search import embedding, keywords, ranking as search
+from companies.search import embedding, keywords, ranking as search, understanding
 from companies.search.indexing import open_index
-from companies.search.store import RankRequest
+from companies.search.plan import RankRequest
 
 batches, city = json.loads(sys.stdin.read())
 store = open_index()
@@ -63,6 +64,7 @@ def timed(label, function):
 
 for q in batches["warm"]:
     store.rank(RankRequest(dense=list(model.query_embed([q]))[0].tolist(), limit=10))
+    understanding.understand(q, mode="hybrid")
 for label, queries in batches.items():
     if label == "warm":
         continue
@@ -74,6 +76,7 @@ for label, queries in batches.items():
             global vector
             vector = list(model.query_embed([q]))[0].tolist()
         timed("embed", embed)
+        timed(f"understand {mode}", lambda: understanding.understand(q, mode=mode))
         timed("vector", lambda: store.rank(RankRequest(dense=vector, limit=10, candidates=10)))
         requests = search.ranking_requests(
             q, None if mode == "keyword" else vector,
@@ -200,6 +203,12 @@ def run_size(size, count, threads):
         )
     api_p50 = [stats["p50"] for label, stats, _ in rows if label.startswith("/api")]
     print(f"slowest / fastest API p50: {max(api_p50) / min(api_p50):.2f} (goal <= 2)")
+    for mode in MODES:
+        cost = bare[f"understand {mode}"]
+        print(
+            f"query understanding ({mode}: typos, places): p50 {cost['p50']:.3f} ms, "
+            f"p95 {cost['p95']:.3f} ms, p99 {cost['p99']:.3f} ms (goal: p50 <= 1 ms)"
+        )
     print(f"gunicorn worker RSS after the run: {rss:.0f} MiB")
     return rows
 

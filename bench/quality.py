@@ -6,7 +6,15 @@
 
 Runs in a throwaway database and store (nothing under var/ is touched): imports
 data/startups_demo.jsonl, indexes it, then runs bench/queries.jsonl (graded 0/1/2 by hand)
-through the search service. Baselines on the same data: Django ``icontains`` on name, description
+through the search service. Then the query understanding sets:
+
+- ``bench/queries_typo.jsonl``: each judged query with one word misspelt (same grades);
+- ``bench/queries_names.jsonl``: company names with one typo (is the company first?);
+- ``bench/queries_places.jsonl``: queries naming a city (are all results in it, the best
+  first?) and names holding a city that must not be read as a place;
+- match-set statistics of the judged queries: the median ``count`` and the share of the
+  judged-relevant companies inside the match set (every page of it).
+ Baselines on the same data: Django ``icontains`` on name, description
 and tags (whole query, ordered by name, as a plain site search does), plain BM25 (Okapi, no
 stemming, no stopwords, over name + description) and plain dense (all-MiniLM-L6-v2 cosine over
 name + description).
@@ -24,7 +32,11 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-QUERIES = Path(__file__).resolve().parent / "queries.jsonl"
+BENCH = Path(__file__).resolve().parent
+QUERIES = BENCH / "queries.jsonl"
+TYPO_QUERIES = BENCH / "queries_typo.jsonl"
+NAME_QUERIES = BENCH / "queries_names.jsonl"
+PLACE_QUERIES = BENCH / "queries_places.jsonl"
 K = 10
 
 
@@ -147,7 +159,9 @@ def service_ranking(mode):
     from companies.search.query import search_companies
 
     def ranking(query):
-        return [hit.company.name for hit in search_companies(query, mode=mode, limit=K).hits]
+        """The first page as shown: the matches, then any looser ones shown apart."""
+        results = search_companies(query, mode=mode, limit=K)
+        return [hit.company.name for hit in results.hits + results.related]
 
     return ranking
 
@@ -182,8 +196,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-query", action="store_true")
     parser.add_argument("--sweep", action="store_true")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="the match margin: count vs relevant kept"
+    )
     args = parser.parse_args()
-    judged = [json.loads(line) for line in QUERIES.read_text().splitlines() if line.strip()]
+    judged = load(QUERIES)
     setup_django()
     from companies.models import Company
 
@@ -207,9 +224,123 @@ def main():
         print("\n" + " | ".join(label.split(":")[-1].strip()[:10] for label in labels) + " | query")
         for query, scores in per_query.items():
             print(" | ".join(f"{scores[label]:10.2f}" for label in labels) + f" | {query}")
+    understanding(judged)
+    if args.calibrate:
+        calibrate(judged)
     if args.sweep:
         sweep(judged)
     print("\nRerun: .venv/bin/python bench/quality.py")
+
+
+def load(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def understanding(judged):
+    """Typos, misspelt names, places and match sets (the query understanding goals)."""
+    typo = load(TYPO_QUERIES)
+    modes = {f"mode={mode}": service_ranking(mode) for mode in ("keyword", "semantic", "hybrid")}
+    table, _ = evaluate(modes, typo)
+    print_table(table, f"One misspelt word per query ({len(typo)} queries, grades as above)")
+
+    names = load(NAME_QUERIES)
+    hybrid = service_ranking("hybrid")
+    first = [hybrid(item["query"])[:1] == list(item["relevant"]) for item in names]
+    missed = [item["query"] for item, ok in zip(names, first) if not ok]
+    print(
+        f"\nMisspelt company names found first (hybrid): {sum(first)}/{len(names)} "
+        f"= {sum(first) / len(names):.0%}" + (f"; missed: {missed}" if missed else "")
+    )
+
+    place_report(load(PLACE_QUERIES))
+    match_sets(judged)
+
+
+def place_report(places):
+    from companies.models import text_key
+    from companies.search.query import search_companies
+
+    in_city = best_first = 0
+    print(f"\nPlace queries ({len(places)}, hybrid): all results in the city | best first | query")
+    for item in places:
+        results = search_companies(item["query"], limit=K)
+        names = [hit.company.name for hit in results.hits]
+        city = item["city"]
+        # The city, or a spelling of it the data holds ("also"): every result must be in one.
+        spellings = {text_key(name) for name in [city, *item.get("also", [])]}
+        inside = not city or all(text_key(hit.company.city) in spellings for hit in results.hits)
+        best = max(item["relevant"].values(), default=0)
+        top = not best or item["relevant"].get(names[0] if names else None, 0) == best
+        in_city += inside
+        best_first += top
+        print(
+            f"  {'yes' if inside else 'NO ':>3} | {'yes' if top else 'NO ':>3} | "
+            f"{item['query']} -> {names[:3]}"
+        )
+    print(
+        f"  all results in the named city: {in_city}/{len(places)}; "
+        f"the best first: {best_first}/{len(places)}"
+    )
+
+
+def match_sets(judged):
+    """The whole match set of each judged query (hybrid): its size and the relevant inside."""
+    import statistics
+
+    from companies.search.query import MAX_LIMIT, search_companies
+
+    counts, relevant, inside, lost = [], 0, 0, []
+    for item in judged:
+        results = search_companies(item["query"], limit=MAX_LIMIT)
+        matched = [hit.company.name for hit in results.hits]
+        while len(matched) < results.count:
+            more = search_companies(item["query"], limit=MAX_LIMIT, offset=len(matched)).hits
+            if not more:
+                break
+            matched += [hit.company.name for hit in more]
+        counts.append(results.count)
+        wanted = [name for name, grade in item["relevant"].items() if grade > 0]
+        relevant += len(wanted)
+        inside += sum(name in matched for name in wanted)
+        lost += [f"{item['query']}: {name}" for name in wanted if name not in matched]
+    print(
+        f"\nMatch sets of the {len(judged)} judged queries (hybrid): median count "
+        f"{statistics.median(counts)}, mean {statistics.mean(counts):.1f}, max {max(counts)}; "
+        f"judged-relevant inside: {inside}/{relevant} = {inside / relevant:.1%}"
+    )
+    for line in lost:
+        print(f"  outside: {line}")
+
+
+def calibrate(judged):
+    """How the match set would change with each margin below the best score (hybrid)."""
+    import statistics
+
+    from companies.models import name_key
+    from companies.search import ranking
+    from companies.search.query import MAX_LIMIT, search_companies
+
+    gaps = []  # per query: (gap of every match, gaps of the judged-relevant companies)
+    original = ranking.MATCH_MARGIN
+    ranking.MATCH_MARGIN = float("inf")
+    try:
+        for item in judged:
+            hits = search_companies(item["query"], limit=MAX_LIMIT).hits
+            plain = [h.score for h in hits if name_key(h.company.name) != name_key(item["query"])]
+            best = max(plain, default=0)
+            gap = {h.company.name: 0 if h.score > best else best - h.score for h in hits}
+            wanted = [name for name, grade in item["relevant"].items() if grade > 0]
+            gaps.append((list(gap.values()), [gap.get(name) for name in wanted]))
+    finally:
+        ranking.MATCH_MARGIN = original
+    total = sum(len(wanted) for _, wanted in gaps)
+    print(f"\nMatch margin (hybrid; now {original}): median count | relevant kept")
+    for margin in (0.1, 0.15, 0.2, 0.22, 0.25, 0.28, 0.3, 0.32, 0.35, 0.4, float("inf")):
+        counts = [sum(g <= margin for g in every) for every, _ in gaps]
+        kept = sum(g is not None and g <= margin for _, wanted in gaps for g in wanted)
+        print(
+            f"  {margin:>5}: {statistics.median(counts):>6} | {kept}/{total} = {kept / total:.1%}"
+        )
 
 
 def sweep(judged):

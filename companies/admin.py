@@ -17,6 +17,7 @@ from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
 from . import jobs
+from .cities import merge_cities
 from .forms import STALE_MESSAGE, CompanyAdminForm, ImportFileForm, UploadLimitHandler
 from .insights_admin import CurationAdmin, SearchInsightAdmin, SynonymGroupAdmin
 from .models import (
@@ -139,7 +140,7 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
         ),
         ("History", {"fields": ("version", "created_at", "updated_at")}),
     )
-    actions = ["reindex", "hide_from_search", "show_in_search"]
+    actions = ["reindex", "hide_from_search", "show_in_search", "merge_city_spellings"]
     list_per_page = 50
     change_list_template = "admin/companies/company/change_list.html"
 
@@ -231,6 +232,26 @@ class CompanyAdmin(ForgedInputMixin, admin.ModelAdmin):
                 "and stay hidden until shown again."
             )
         self.message_user(request, text, messages.SUCCESS)
+
+    @admin.action(
+        description="Merge the selected companies' cities into one spelling", permissions=["change"]
+    )
+    def merge_city_spellings(self, request, queryset):
+        keys = sorted(set(queryset.exclude(city_key="").values_list("city_key", flat=True)))
+        if len(keys) < 2:
+            self.message_user(
+                request,
+                "Select companies in at least two spellings of a city (e.g. London and Londo).",
+                messages.WARNING,
+            )
+            return
+        kept, merged, changed = merge_cities(keys)
+        self.message_user(
+            request,
+            f"Merged {', '.join(merged)} into {kept}: {_companies(changed)} changed, everywhere "
+            "(records, search filters and facets).",
+            messages.SUCCESS,
+        )
 
     # Import -----------------------------------------------------------------------------------
 

@@ -143,9 +143,10 @@ def enabled():
     return getattr(settings, "SEARCH_LOG_ENABLED", True)
 
 
-def record_search(results, *, surface, latency_ms, understood_cities=()):
+def record_search(results, *, surface, latency_ms):
     """Log one answered search; its id, which the results page gives its result links."""
     search_id = uuid.uuid4()
+    understood = getattr(results, "understood", None)  # the database fallback understands nothing
     if enabled():
         writer.put(
             SearchLog(
@@ -153,7 +154,7 @@ def record_search(results, *, surface, latency_ms, understood_cities=()):
                 query=query_key(results.query)[: SearchLog._meta.get_field("query").max_length],
                 mode=results.mode,
                 cities=list(results.cities),
-                understood_cities=list(understood_cities),
+                understood_cities=list(understood.cities) if understood else [],
                 offset=results.offset,
                 count=results.count,
                 result_ids=[hit.company.pk for hit in results.hits[:LOGGED_RESULTS]],

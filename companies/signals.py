@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from . import tasks
 from .models import Company, IndexStatus
-from .search import autorepair, indexing
+from .search import autorepair, indexing, vocabulary
 from .search.conf import search_setting
 
 logger = logging.getLogger(__name__)
@@ -131,6 +131,15 @@ def connect_signal_processor():
         _processor.teardown()
     _processor = import_string(search_setting("SIGNAL_PROCESSOR"))()
     _processor.setup()
+
+
+@receiver(post_save, sender=Company, dispatch_uid="company-vocabulary-save")
+@receiver(post_delete, sender=Company, dispatch_uid="company-vocabulary-delete")
+def _vocabulary_changed(sender, **kwargs):
+    """The words and cities search understands follow the companies: at once (this thread sees
+    its own write) and again after the commit (for every other thread)."""
+    vocabulary.changed()
+    transaction.on_commit(vocabulary.changed, robust=True)
 
 
 @receiver(setting_changed)

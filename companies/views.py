@@ -44,6 +44,8 @@ def search(request):
     query = request.GET.get("q", "")
     mode = request.GET.get("mode") or DEFAULT_MODE
     cities = [city for city in request.GET.getlist("city") if city.strip()]
+    # ?understand=0: the query as typed (the "search all cities instead" link).
+    understand = request.GET.get("understand", "").lower() not in ("0", "false", "off")
     context = {
         "query": query,
         "mode": mode,
@@ -66,7 +68,7 @@ def search(request):
             }
             started = time.perf_counter()
             try:
-                results = search_companies(query, mode=mode, **page_slice)
+                results = search_companies(query, mode=mode, understand=understand, **page_slice)
             except (StoreUnavailable, StoreIncompatible) as exc:
                 logger.error(
                     "Search failed, answering from the database: %s",
@@ -96,9 +98,12 @@ def search(request):
 def _results_context(request, results, page_number):
     paginator = Paginator(range(min(results.count, MAX_MATCHES)), PAGE_SIZE)
     page = paginator.get_page(page_number)
+    understood = getattr(results, "understood", None)
     context = {
         "results": results,
-        "facets": _facet_links(request, results.facets),
+        "understood": understood,
+        "understood_cities": ", ".join(understood.city_names) if understood else "",
+        "facets": _facet_links(request, results.facets, bool(understood and understood.cities)),
         "page": page,
         "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "first_shown": results.offset + 1,
@@ -109,14 +114,19 @@ def _results_context(request, results, page_number):
     return context
 
 
-def _facet_links(request, facets):
+def _facet_links(request, facets, understood_cities=False):
     """The cities with most matches, and any selected, each with the URL that toggles it (the
-    page resets to 1). The API lists them all."""
+    page resets to 1). The API lists them all. Cities read from the query are unselected by
+    searching all cities instead (the query as typed)."""
     links = []
     shown = facets[:FACETS_SHOWN] + [f for f in facets[FACETS_SHOWN:] if f.selected]
     for facet in shown:
         params = request.GET.copy()
         params.pop("page", None)
+        if understood_cities:
+            params["understand"] = "0"
+            links.append((facet, f"?{params.urlencode()}"))
+            continue
         cities = [c for c in params.getlist("city") if text_key(c) != text_key(facet.value)]
         params.setlist("city", cities if facet.selected else cities + [facet.value])
         links.append((facet, f"?{params.urlencode()}"))

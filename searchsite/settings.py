@@ -379,6 +379,10 @@ COMPANY_SEARCH = {
     "EMBED_BATCH_SIZE": env_int("EMBED_BATCH_SIZE", 32),
     # The document length BM25 normalises by (part of the keyword recipe the index records).
     "BM25_AVG_LEN": 40,
+    # How often a process looks for company changes made elsewhere (other processes, bulk
+    # imports) to refresh the words and cities that query understanding knows; its own saves
+    # and deletes refresh them at once.
+    "VOCABULARY_CHECK_SECONDS": env_int("SEARCH_VOCABULARY_CHECK_SECONDS", 10),
     "SIGNAL_PROCESSOR": env_str("SEARCH_SIGNAL_PROCESSOR")
     or (
         "companies.signals.CelerySignalProcessor"

@@ -29,6 +29,8 @@ COMPANY_SEARCH = {
     "SIGNAL_PROCESSOR": "companies.signals.InProcessSignalProcessor",
     # No background repair unless a test asks for one (tests/test_concurrency.py).
     "REPAIR_INTERVAL": 0,
+    # Tests change companies behind the signals' back (rollbacks, bulk imports): look every time.
+    "VOCABULARY_CHECK_SECONDS": 0,
 }
 CELERY_BROKER_URL = ""
 

@@ -11,7 +11,17 @@ def test_search_returns_the_documented_shape(client, demo_companies):
     response = client.get("/api/search/", {"q": "reserve parking from my phone", "limit": 3})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"count", "mode", "results", "facets"}
+    assert set(body) == {
+        "count",
+        "next",
+        "previous",
+        "mode",
+        "results",
+        "related",
+        "understood",
+        "suggestion",
+        "facets",
+    }
     assert body["mode"] == "hybrid"
     assert body["count"] >= 3 and len(body["results"]) == 3
     first = body["results"][0]

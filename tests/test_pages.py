@@ -26,8 +26,8 @@ def test_results_page_shows_cards_with_logo_city_description_and_link(client, de
 
 
 def test_results_are_paginated_and_page_two_continues_page_one(client, demo_companies):
-    page1 = client.get("/search/", {"q": "mobile app"}).context
-    page2 = client.get("/search/", {"q": "mobile app", "page": 2}).context
+    page1 = client.get("/search/", {"q": "social network"}).context
+    page2 = client.get("/search/", {"q": "social network", "page": 2}).context
     ids1 = [h.company.pk for h in page1["results"].hits]
     ids2 = [h.company.pk for h in page2["results"].hits]
     assert len(ids1) == 10 and ids2 and not set(ids1) & set(ids2)
@@ -110,8 +110,8 @@ def test_index_down_still_filters_by_city_and_pages(client, settings, demo_compa
     assert london["results"].hits
     assert {h.company.city for h in london["results"].hits} == {"London"}
     assert {f.value: f.selected for f in london["results"].facets}["London"] is True
-    first = client.get("/search/", {"q": "mobile app"}).context["results"]
-    second = client.get("/search/", {"q": "mobile app", "page": 2}).context["results"]
+    first = client.get("/search/", {"q": "social network"}).context["results"]
+    second = client.get("/search/", {"q": "social network", "page": 2}).context["results"]
     assert first.count > 10 and second.hits
     assert not {h.company.pk for h in first.hits} & {h.company.pk for h in second.hits}
 
@@ -141,11 +141,11 @@ def test_company_page(client, demo_companies):
 
 
 def test_results_page_title_and_description_say_what_was_found(client, demo_companies):
-    response = client.get("/search/", {"q": "mobile app", "page": 2})
+    response = client.get("/search/", {"q": "social network", "page": 2})
     count = response.context["results"].count
     html = response.content.decode()
-    assert f"<title>mobile app (page 2) – {count} companies – Startup Search</title>" in html
-    assert f'<meta name="description" content="{count} startups matching “mobile app”' in html
+    assert f"<title>social network (page 2) – {count} companies – Startup Search</title>" in html
+    assert f'<meta name="description" content="{count} startups matching “social network”' in html
     assert f"11–20 of <strong>{count}</strong>" in html
 
 
@@ -174,7 +174,9 @@ def test_city_facets_are_links_that_toggle_the_filter(client, demo_companies):
 
 
 def test_mode_is_kept_in_the_form_and_the_page_links(client, demo_companies):
-    response = client.get("/search/", {"q": "mobile app", "mode": "semantic", "city": "Chicago"})
+    response = client.get(
+        "/search/", {"q": "social network", "mode": "semantic", "city": "Chicago"}
+    )
     html = response.content.decode()
     assert 'value="semantic" checked' in html
     assert 'name="city" value="Chicago"' in html

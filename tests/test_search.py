@@ -192,7 +192,7 @@ def test_count_is_the_same_on_every_page_and_bounds_the_pages(demo_companies):
     pages = [search_companies("mobile app", limit=10, offset=o) for o in (0, 10, 20)]
     assert len({page.count for page in pages}) == 1
     count = pages[0].count
-    assert 20 < count < 259  # matches are a threshold, not the whole data set
+    assert 1 < count < 259  # matches are those about the query, not the whole data set
     last = search_companies("mobile app", limit=10, offset=(count - 1) // 10 * 10)
     assert 1 <= len(last.hits) <= 10
     assert search_companies("mobile app", limit=10, offset=count).hits == []

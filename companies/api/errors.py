@@ -1,4 +1,6 @@
-"""Every API error answers JSON: ``{"detail": "..."}`` or DRF's map of field → messages.
+"""Every API error answers JSON: ``{"detail": "...", "code": "..."}`` or DRF's map of field →
+messages. ``code`` is for programs (``not_found``, ``throttled``, ``invalid_search`` …), ``detail``
+for people.
 
 DRF renders the errors it knows. ``exception_handler`` adds the rest: an unexpected exception is
 logged with its traceback and answered 500 with a plain message (no trace, whatever ``DEBUG``
@@ -10,8 +12,8 @@ import logging
 import math
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -51,6 +53,10 @@ def exception_handler(exc, context):
         exc = PreconditionFailed()
     elif isinstance(exc, SuspiciousOperation):  # e.g. too many query parameters
         exc = exceptions.ParseError(BAD_REQUEST)
+    elif isinstance(exc, Http404):  # as DRF does, here so that the answer has its code
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         view = context.get("view")
@@ -61,7 +67,13 @@ def exception_handler(exc, context):
             extra={"event": "unexpected_error", "view": type(view).__name__, "error": str(exc)},
         )
         set_rollback()
-        return Response({"detail": SERVER_ERROR}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return Response(
+            {"detail": SERVER_ERROR, "code": "server_error"},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(response.data, dict) and set(response.data) == {"detail"}:
+        codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else None
+        response.data["code"] = codes if isinstance(codes, str) else "error"
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         # DRF truncates the wait; a client retrying on the truncated second is throttled again.
         response["Retry-After"] = str(max(1, math.ceil(exc.wait)))
@@ -71,21 +83,25 @@ def exception_handler(exc, context):
 @csrf_exempt  # any method gets the 404, not a CSRF page
 def not_found(request, *args, **kwargs):
     """Unknown paths under /api/ (the last API URL pattern)."""
-    return JsonResponse({"detail": NOT_FOUND}, status=status.HTTP_404_NOT_FOUND)
+    return JsonResponse(
+        {"detail": NOT_FOUND, "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
+    )
 
 
-def _api_or_page(api_detail, api_status, page_handler):
+def _api_or_page(api_detail, api_code, api_status, page_handler):
     """A Django error handler answering JSON under /api/, and the usual page elsewhere."""
 
     def handler(request, *args, **kwargs):
         if request.path.startswith(API_PREFIX):
-            return JsonResponse({"detail": api_detail}, status=api_status)
+            return JsonResponse({"detail": api_detail, "code": api_code}, status=api_status)
         return page_handler(request, *args, **kwargs)
 
     return handler
 
 
-bad_request = _api_or_page(BAD_REQUEST, status.HTTP_400_BAD_REQUEST, defaults.bad_request)
+bad_request = _api_or_page(
+    BAD_REQUEST, "bad_request", status.HTTP_400_BAD_REQUEST, defaults.bad_request
+)
 server_error = _api_or_page(
-    SERVER_ERROR, status.HTTP_500_INTERNAL_SERVER_ERROR, defaults.server_error
+    SERVER_ERROR, "server_error", status.HTTP_500_INTERNAL_SERVER_ERROR, defaults.server_error
 )

@@ -96,6 +96,10 @@ def visible_pattern():
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, for people to read.")
+    code = serializers.CharField(
+        help_text="What went wrong, for programs: not_found, throttled, invalid_search, "
+        "search_unavailable, not_indexed, … (stable; the detail may change)."
+    )
 
 
 class FieldErrorsSerializer(serializers.Serializer):

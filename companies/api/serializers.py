@@ -92,6 +92,14 @@ class SearchParamsSerializer(serializers.Serializer):
     )
     limit = serializers.IntegerField(default=10, min_value=1, max_value=MAX_LIMIT)
     offset = serializers.IntegerField(default=0, min_value=0, max_value=MAX_MATCHES - 1)
+    understand = serializers.BooleanField(
+        default=True,
+        help_text=(
+            "true: misspelt words are corrected (keyword and hybrid modes) and a city named in "
+            '`q` ("fintech in London") becomes the city filter, unless `city` is given; '
+            "`understood` says how `q` was read. false: `q` is taken as typed."
+        ),
+    )
 
 
 class LimitSerializer(serializers.Serializer):
@@ -327,10 +335,38 @@ class FacetsSerializer(serializers.Serializer):
     city = CityFacetSerializer(many=True)
 
 
+class UnderstoodSerializer(serializers.Serializer):
+    query = serializers.CharField(
+        allow_blank=True,
+        help_text="What was ranked: `q` corrected and without the place (blank: only a place, "
+        "whose companies are listed by name).",
+    )
+    cities = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The cities read from `q` and used as the filter (with their spellings).",
+    )
+
+
 class SearchResultsSerializer(serializers.Serializer):
-    count = serializers.IntegerField(help_text="All matches, over every page.")
+    count = serializers.IntegerField(
+        help_text="All matches, over every page: the companies about the query."
+    )
+    next = serializers.URLField(allow_null=True, help_text="The next page, if any.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, if any.")
     mode = serializers.ChoiceField(choices=MODES)
     results = SearchHitSerializer(many=True, help_text="This page of matches, best first.")
+    related = SearchHitSerializer(
+        many=True,
+        help_text="Looser matches, not counted: on the page where the matches end, after them, "
+        "up to `limit` in all.",
+    )
+    understood = UnderstoodSerializer(
+        allow_null=True, help_text="How `q` was read, if not as typed (see `understand`)."
+    )
+    suggestion = serializers.CharField(
+        allow_null=True,
+        help_text='`q` with its misspelt words corrected, if any were: "Did you mean …".',
+    )
     facets = FacetsSerializer()
 
 

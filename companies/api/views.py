@@ -19,11 +19,13 @@ from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from companies import searchlog
 from companies.models import Company, text_key
 from companies.search.query import (
+    MAX_MATCHES,
     InvalidSearch,
     search_companies,
     similar_companies,
@@ -56,7 +58,10 @@ from .throttling import AnonSearchThrottle, AnonSuggestThrottle
 
 logger = logging.getLogger(__name__)
 
-UNAVAILABLE = {"detail": "Search is unavailable at the moment. Please try again shortly."}
+UNAVAILABLE = {
+    "detail": "Search is unavailable at the moment. Please try again shortly.",
+    "code": "search_unavailable",
+}
 
 
 def _query_params(request):
@@ -85,7 +90,9 @@ def _search_errors(view):
         try:
             return view(self, request, *args, **kwargs)
         except InvalidSearch as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": str(exc), "code": "invalid_search"}, status=status.HTTP_400_BAD_REQUEST
+            )
         except (StoreUnavailable, StoreIncompatible) as exc:
             logger.error(
                 "Search failed: %s",
@@ -122,19 +129,45 @@ class SearchView(APIView):
             cities=args["city"],
             limit=args["limit"],
             offset=args["offset"],
+            understand=args["understand"],
         )
         latency_ms = (time.perf_counter() - started) * 1000
         searchlog.record_search(results, surface="api", latency_ms=latency_ms)
+        understood = results.understood
         return Response(
             SearchResultsSerializer(
                 {
                     "count": results.count,
+                    **page_links(request, results),
                     "mode": results.mode,
                     "results": results.hits,
+                    "related": results.related,
+                    "understood": understood
+                    and {"query": understood.query, "cities": list(understood.city_names)},
+                    "suggestion": understood.suggestion if understood else None,
                     "facets": {"city": results.facets},
                 }
             ).data
         )
+
+
+def page_links(request, results):
+    """``next`` and ``previous`` page URLs, as the company list gives them."""
+    url = request.build_absolute_uri()
+    end = results.offset + results.limit
+    following = end < min(results.count, MAX_MATCHES)
+    previous = None
+    if results.offset > 0:
+        before = max(0, min(results.offset, results.count) - results.limit)
+        previous = (
+            replace_query_param(url, "offset", before)
+            if before
+            else remove_query_param(url, "offset")
+        )
+    return {
+        "next": replace_query_param(url, "offset", end) if following else None,
+        "previous": previous,
+    }
 
 
 class SuggestView(APIView):
@@ -317,7 +350,10 @@ class CompanyViewSet(viewsets.ModelViewSet):
             hits = similar_companies(company, limit=args["limit"])
         except PointNotIndexed:
             return Response(
-                {"detail": "This company is not in the search index yet; try again shortly."},
+                {
+                    "detail": "This company is not in the search index yet; try again shortly.",
+                    "code": "not_indexed",
+                },
                 status=status.HTTP_409_CONFLICT,
             )
         return Response(SimilarResultsSerializer({"results": hits}).data)

@@ -10,10 +10,19 @@ What counts as a match (``count``, facets, how far pages go):
 - ``hybrid``: among those candidates and the ``CANDIDATES`` best by keywords, those whose hybrid
   score (the semantic score plus a bounded boost for shared keywords) reaches ``MIN_SCORE``.
 
+In semantic and hybrid mode the matches are then those about the query: within ``MATCH_MARGIN``
+of the best score (a company named by the query is not the yardstick: its name boost would
+leave nothing else), calibrated on the judged queries by ``bench/quality.py --calibrate``.
+
 The match set of a query does not depend on its city filter: candidates are drawn without it,
 then the filter and the facets partition the matches (``results.Matches``). So a city's facet
 count equals the count with that city selected, the counts of the selected cities add up to
 the filtered count, and a page is cut from one ranking whichever page is asked.
+
+Query understanding (``understanding``) first corrects misspelt words and reads a named place
+("fintech in London"): the rest of the query is ranked among that place's companies, drawn
+inside it, so the facets are the place's cities and add up to the count. A place alone
+("London startups") lists its companies by name.
 """
 
 from collections import Counter
@@ -21,7 +30,7 @@ from dataclasses import replace
 
 from companies.models import name_key, text_key
 
-from . import curations, embedding, keywords, synonyms
+from . import curations, embedding, keywords, synonyms, understanding
 from .indexing import open_index
 from .params import (
     DEFAULT_MODE,
@@ -32,7 +41,14 @@ from .params import (
     validate_page,
 )
 from .plan import Fusion, RankRequest
-from .results import Matches, SearchResults, city_facets, searchable_rows, total_order
+from .results import (
+    Matches,
+    SearchResults,
+    city_facets,
+    city_listing,
+    searchable_rows,
+    total_order,
+)
 
 # Semantic and hybrid rank the best CANDIDATES by meaning and (hybrid) by keywords.
 CANDIDATES = 100
@@ -40,33 +56,64 @@ MAX_FACET_CITIES = 1000
 # Below this semantic (or hybrid) score a company is not about the query: 95% of the companies
 # judged relevant in bench/queries.jsonl score above it.
 MIN_SCORE = 0.2
+# A semantic or hybrid match scores at least the best score minus this: the margin that keeps
+# the median match set near 15 companies on the judged queries (bench/quality.py --calibrate;
+# its figures are in the README).
+MATCH_MARGIN = 0.27
 FUSION = Fusion()
 # Similar companies asked beyond those shown, so hidden ones can be left out.
 SIMILAR_SPARE = 5
 
 
-def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0):
-    """Companies matching ``query`` in ``mode``, best first: ``limit`` from ``offset`` on."""
+def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0, understand=True):
+    """Companies matching ``query`` in ``mode``, best first: ``limit`` from ``offset`` on.
+
+    With ``understand``, misspelt words are corrected and a place named in the query becomes
+    the city filter (unless ``cities`` is given); the result's ``understood`` says how.
+    """
     query = clean_query(query)
     mode = clean_mode(mode)
     validate_page(limit, offset)
     city_keys = clean_cities(cities)
+    understood = (
+        understanding.understand(query, mode=mode, cities=city_keys) if understand else None
+    )
+    text, scope = (understood.query, understood.cities) if understood else (query, ())
+    if scope and not text:
+        return city_listing(query, mode, scope, limit, offset, understood)
+    scope_names = dict(zip(scope, understood.city_names)) if scope else {}
+    found = _search(text, mode, city_keys, scope_names, limit, offset, typed=query)
+    return replace(
+        found, query=query, understood=understood if understood and understood.changed else None
+    )
 
+
+def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
+    """The search proper of ``query``; ``scope_names``: the cities it is confined to (keys to
+    display names), if any. Editors' curations are looked up for the query as ``typed`` (as the
+    search log records it), else as understood."""
+    scope = tuple(scope_names)
     store = open_index()
-    rule = curations.rule_for(query)
+    rule = curations.rule_for(typed or query) or curations.rule_for(query)
     words = synonyms.expanded(query) if mode != "semantic" else query
     query_stems = keywords.stems(words)
     dense = embedding.embed_query(query) if mode != "keyword" else None
     terms = keywords.query_terms(words) if mode != "semantic" else None
-    requests = ranking_requests(query, dense, terms, city_keys)
+    requests = ranking_requests(query, dense, terms, city_keys, scope)
     # Only stopwords in keyword mode: nothing to look for (but what editors pinned).
     ranked, *filtered = store.rank_batch(requests) if dense is not None or terms else [[]]
-    matches = Matches.of(ranked).curated(rule)
+    about, loose = about_the_query(Matches.of(ranked), name_key(query), dense is not None)
+    matches = about.curated(rule)
+    loose = loose.without(rule.hidden | matches.pinned)
     counts, names = matches.city_counts()
+    for key, name in scope_names.items():
+        names.setdefault(key, name)
     shown = matches.in_cities(city_keys)
     count = len(shown)
     page = matches.hits(shown[offset : offset + limit], query_stems)
-    if dense is None and terms and len(ranked) == requests[0].limit:
+    room = offset + limit - count  # the page where the matches end shows the looser ones after
+    related = loose.hits(loose.in_cities(city_keys)[:room]) if 0 < room <= limit else []
+    if dense is None and terms and len(ranked) == requests[0].limit and not scope:
         # More keyword matches than are listed: the index counts them all, the page comes from
         # the filtered ranking.
         counts, names, count = _keyword_counts(store, terms, city_keys, matches, rule)
@@ -80,12 +127,34 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0)
         offset=offset,
         count=count,
         hits=page,
-        facets=city_facets(counts, names, city_keys),
+        facets=city_facets(counts, names, city_keys or scope),
+        related=related,
     )
 
 
-def ranking_requests(query, dense, terms, city_keys=()):
-    """What a search asks the store: one ranking of all its matches, without the city filter.
+def about_the_query(matches, query_name, by_meaning=True):
+    """``(matches, looser ones)``: by meaning, the matches are those within ``MATCH_MARGIN`` of
+    the best score, and any company the query names; by keywords alone, all of them.
+
+    The yardstick is the best score of a company the query does not name, so a name query
+    keeps the companies like the named one.
+    """
+    if not by_meaning:
+        return matches, Matches([], {})
+    named = {p.id for p in matches.ranked if name_key(matches.rows[p.id].name) == query_name}
+    others = [point.score for point in matches.ranked if point.id not in named]
+    floor = max(others, default=0) - MATCH_MARGIN
+    about = [point for point in matches.ranked if point.id in named or point.score >= floor]
+    kept = {point.id for point in about}
+    return (
+        Matches(about, matches.rows),
+        Matches([point for point in matches.ranked if point.id not in kept], matches.rows),
+    )
+
+
+def ranking_requests(query, dense, terms, city_keys=(), scope=()):
+    """What a search asks the store: one ranking of all its matches, without the city filter
+    (but inside ``scope``, the cities a query names).
 
     By meaning (semantic, hybrid): every candidate above ``MIN_SCORE``. By keywords alone: the
     first ``MAX_MATCHES`` by BM25, and with a city filter also the first ``MAX_MATCHES`` in those
@@ -96,12 +165,13 @@ def ranking_requests(query, dense, terms, city_keys=()):
         dense=dense,
         terms=terms,
         name_key=name_key(query),
+        cities=tuple(scope),
         limit=MAX_MATCHES if dense is None else CANDIDATES * sources,
         candidates=CANDIDATES,
         score_threshold=None if dense is None else MIN_SCORE,
         fusion=FUSION,
     )
-    if dense is None and city_keys:
+    if dense is None and city_keys and not scope:
         return [request, replace(request, cities=city_keys)]
     return [request]
 

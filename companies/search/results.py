@@ -8,11 +8,14 @@ what selecting it shows, and pages neither repeat nor skip a company whatever th
 """
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from django.db.models import Count
 
 from companies.models import Company
 
 from .highlight import snippet
+from .params import MAX_MATCHES
 from .store import RankedPoint
 
 # What result cards and the API show of a company (and what the facets count it by).
@@ -44,6 +47,10 @@ class SearchResults:
     count: int
     hits: list
     facets: list
+    # How the query was read (``understanding.Understood``), if not just as typed.
+    understood: object = None
+    # Looser matches, shown apart after the last match (on the page where the matches end).
+    related: list = field(default_factory=list)
 
 
 def total_order(ranked):
@@ -90,6 +97,10 @@ class Matches:
             for point in ranked
         ]
 
+    def without(self, ids):
+        """These matches less the companies ``ids``."""
+        return Matches([p for p in self.ranked if p.id not in ids], self.rows) if ids else self
+
     def curated(self, rule):
         """These matches under an editors' ``curations.Rule``: the hidden companies left out,
         the pinned ones (searchable, matching or not) first in the editors' order."""
@@ -119,4 +130,25 @@ def city_facets(counts, names, selected):
     return sorted(
         (CityFacet(names.get(key) or key, counts.get(key, 0), key in selected) for key in keys),
         key=lambda facet: (-facet.count, facet.value),
+    )
+
+
+def city_listing(query, mode, city_keys, limit, offset, understood=None):
+    """Every searchable company in ``city_keys``, by name: a query naming only a place."""
+    companies = Company.objects.searchable().filter(city_key__in=city_keys)
+    counts, names = Counter(), {}
+    for row in companies.order_by().values("city_key", "city").annotate(found=Count("pk")):
+        counts[row["city_key"]] += row["found"]
+        names.setdefault(row["city_key"], row["city"])
+    page = companies.only(*HIT_FIELDS).order_by("name", "pk")[offset : offset + limit]
+    return SearchResults(
+        query=query,
+        mode=mode,
+        cities=(),
+        limit=limit,
+        offset=offset,
+        count=min(sum(counts.values()), MAX_MATCHES),
+        hits=[hit(company, 0.0) for company in page],
+        facets=city_facets(counts, names, city_keys),
+        understood=understood,
     )
