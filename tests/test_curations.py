@@ -15,7 +15,7 @@ from companies.search.ranking import search_companies
 
 pytestmark = pytest.mark.django_db
 
-QUERY = "parking app"
+QUERY = "social network"
 
 
 def curate(query, pinned=(), hidden=()):
@@ -217,7 +217,7 @@ def test_a_synonym_must_be_a_whole_word(demo_companies):
 @pytest.mark.parametrize("mode", MODES)
 def test_the_api_marks_pinned_results(client, demo_companies, far_away, mode):
     curate(QUERY, pinned=[far_away.pk])
-    body = client.get("/api/search/", {"q": "Parking  APP", "mode": mode}).json()
+    body = client.get("/api/search/", {"q": "Social  NETWORK", "mode": mode}).json()
     assert body["results"][0]["id"] == far_away.pk and body["results"][0]["pinned"] is True
     assert not any(result["pinned"] for result in body["results"][1:])
 
