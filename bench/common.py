@@ -1,5 +1,6 @@
 """What the benchmarks share: a site prepared with N companies, its environment, query sets."""
 
+import http.client
 import itertools
 import json
 import os
@@ -8,6 +9,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,3 +159,47 @@ def rss_mib(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def serve(env, port, threads=4, *, ready="/readyz", worker_class="gthread"):
+    """gunicorn (1 process, ``threads`` threads, DEBUG as ``env`` says) serving the site on
+    ``port``; returned once ``ready`` answers 200 (a 503 from /readyz stops the benchmark)."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "searchsite.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
+            "--keep-alive",
+            "30",
+            "--backlog",
+            "256",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", ready)
+            response = connection.getresponse()
+            body = response.read()
+            if response.status == 200:
+                return process
+            if response.status == 503:
+                sys.exit(f"{ready} answered 503: {body.decode()}")
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    sys.exit(f"gunicorn did not start:\n{process.stderr.read().decode()[-2000:]}")

@@ -38,6 +38,7 @@ from bench.common import (  # noqa: E402
     percentiles,
     prepare_site,
     rss_mib,
+    serve,
     site_env,
     worker_pid,
 )
@@ -99,42 +100,6 @@ def bare_costs(env, batches, city):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def serve(env, port):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "searchsite.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--worker-class",
-            os.environ.get("BENCH_WORKER_CLASS", "gthread"),
-            "--threads",
-            "4",
-            "--keep-alive",
-            "30",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/api/search/?q=warm+up")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    sys.exit(f"gunicorn did not start:\n{process.stderr.read().decode()[-2000:]}")
-
-
 def timed_requests(port, path, params_list):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     samples = []
@@ -165,7 +130,12 @@ def run_size(size, count, threads):
     embed = bare["embed"]["p50"]
 
     port = free_port()
-    server = serve(env, port)
+    server = serve(
+        env,
+        port,
+        ready="/api/search/?q=warm+up",
+        worker_class=os.environ.get("BENCH_WORKER_CLASS", "gthread"),
+    )
     rows = []
     try:
         timed_requests(port, "/api/search/", [{"q": q} for q in batches["warm"]])

@@ -30,7 +30,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -41,12 +40,12 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
-    ROOT,
     distinct_queries,
     free_port,
     percentiles,
     prepare_site,
     rss_mib,
+    serve,
     site_env,
     worker_pid,
 )
@@ -77,48 +76,6 @@ MIX = [
     ("intended 404: unknown company", 10, frozenset({404})),
 ]
 SAMPLE_EVERY = 0.5  # seconds between RSS samples
-
-
-def serve(env, port, threads):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "searchsite.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            str(threads),
-            "--keep-alive",
-            "30",
-            "--backlog",
-            "256",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            connection.request("GET", "/readyz")
-            response = connection.getresponse()
-            body = response.read()
-            if response.status == 200:
-                return process
-            if response.status == 503:
-                sys.exit(f"/readyz answered 503: {body.decode()}")
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    sys.exit(f"gunicorn did not start:\n{process.stderr.read().decode()[-2000:]}")
 
 
 def get_json(port, path):

@@ -22,8 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import distinct_queries, free_port, percentiles, prepare_site, site_env  # noqa: E402
-from bench.latency import serve, timed_requests  # noqa: E402
+from bench.common import (  # noqa: E402
+    distinct_queries,
+    free_port,
+    percentiles,
+    prepare_site,
+    serve,
+    site_env,
+)
+from bench.latency import timed_requests  # noqa: E402
 
 
 def queue_cost(workdir, calls=20_000):

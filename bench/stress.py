@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, free_port, percentiles, site_env  # noqa: E402
+from bench.common import ROOT, free_port, percentiles, serve, site_env  # noqa: E402
 
 FILLER = (
     "The team ships its platform to operators across the region every week. Customers run "
@@ -220,8 +220,6 @@ def main():
 
     django.setup()
     database = Database()
-
-    from bench.load import serve
 
     port = free_port()
     server = serve(env, port, args.threads)
