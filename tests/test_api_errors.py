@@ -258,6 +258,12 @@ def test_the_schema_describes_every_endpoint(client):
         ("/api/companies/{id}/", "patch"),
         ("/api/companies/{id}/", "delete"),
         ("/api/companies/{id}/similar/", "get"),
+        ("/api/curations/", "get"),
+        ("/api/curations/", "post"),
+        ("/api/curations/{id}/", "get"),
+        ("/api/curations/{id}/", "put"),
+        ("/api/curations/{id}/", "patch"),
+        ("/api/curations/{id}/", "delete"),
     }
     search = schema["paths"]["/api/search/"]["get"]
     city = next(p for p in search["parameters"] if p["name"] == "city")

@@ -148,7 +148,10 @@ def test_patch_of_a_company_deleted_meanwhile_is_404_and_it_stays_deleted(editor
         response = write(editor_client, "patch", acme, {"name": "Resurrected"})
     finally:
         pre_save.disconnect(another_deletes, sender=Company)
-    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert response.status_code == 404 and response.json() == {
+        "detail": "Not found.",
+        "code": "not_found",
+    }
     assert not Company.objects.filter(name="Resurrected").exists()
 
 
