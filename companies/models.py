@@ -48,8 +48,13 @@ def is_visible(ch):
     return ch not in BLANK_LETTERS and unicodedata.category(ch)[0] not in "CZM"
 
 
+def has_visible(text):
+    """Whether ``text`` shows anything: a name, or a search, needs at least one such character."""
+    return any(is_visible(ch) for ch in text)
+
+
 def validate_visible(value):
-    if not any(is_visible(ch) for ch in value):
+    if not has_visible(value):
         raise ValidationError("Enter a name with at least one visible character.", code="invisible")
 
 

@@ -270,6 +270,8 @@ def test_suggest_completes_names_and_words_in_names(demo_companies):
     "kwargs, message",
     [
         ({"query": "   "}, "Enter something"),
+        ({"query": "\u200b"}, "Enter something"),  # a zero-width space alone shows nothing
+        ({"query": "\u3164 \u2800\u00ad"}, "Enter something"),
         ({"query": "x" * 1000}, "too long"),
         ({"query": "nul\x00byte"}, "NUL"),
         ({"query": "parking", "limit": 0}, "limit"),

@@ -6,7 +6,7 @@ highlighted: a decomposed accent or full-width letters find what the composed, p
 
 import unicodedata
 
-from companies.models import Company, text_key
+from companies.models import Company, has_visible, text_key
 
 MODES = ("hybrid", "semantic", "keyword")
 DEFAULT_MODE = "hybrid"
@@ -46,7 +46,7 @@ def _clean(text, what, max_length, when_empty):
     if "\x00" in (text or ""):
         raise InvalidSearch(f"The {what} contains a NUL character.")
     text = clean_text(text)
-    if not text:
+    if not has_visible(text):  # empty, or only invisible characters (a zero-width space…)
         raise InvalidSearch(when_empty)
     if len(text) > max_length:
         raise InvalidSearch(f"The {what} is too long: at most {max_length} characters.")
