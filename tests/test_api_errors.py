@@ -365,3 +365,11 @@ def test_a_wrong_method_on_any_api_path_is_a_json_405(client, editor_token, meth
 def test_the_schema_and_its_page_answer_json_errors_too(client):
     assert_json_error(client.get("/api/schema/", headers={"Accept": "text/html"}), 406)
     assert_json_error(client.get("/api/docs/", headers={"Accept": "application/json"}), 406)
+
+
+@pytest.mark.parametrize("path", ["/api/search/", "/api/suggest/"])
+@pytest.mark.parametrize("q", ["\u200b", "\u3164\u2800", "\u00ad "])
+def test_a_query_that_shows_nothing_is_a_400(client, path, q):
+    response = client.get(path, {"q": q})
+    assert response.status_code == 400
+    assert "q" in response.json()

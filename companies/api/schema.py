@@ -22,6 +22,7 @@ from .serializers import (
     HttpURLField,
     NonBlankCharField,
     StrictBodyMixin,
+    VisibleCharField,
 )
 
 ALWAYS_POSSIBLE = (405, 406)
@@ -139,6 +140,15 @@ class NonBlankCharFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         return {**schema, "pattern": NON_BLANK_PATTERN}
+
+
+class VisibleCharFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = VisibleCharField
+    priority = 1  # before NonBlankCharFieldExtension, which matches it too
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": visible_pattern()}
 
 
 class HttpURLFieldExtension(OpenApiSerializerFieldExtension):

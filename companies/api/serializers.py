@@ -2,7 +2,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import IntegrityError, models, transaction
 from rest_framework import exceptions, serializers, status
 
-from companies.models import Company, website_key
+from companies.models import Company, has_visible, website_key
 from companies.search.query import (
     DEFAULT_MODE,
     MAX_CITIES,
@@ -51,6 +51,18 @@ class NonBlankCharField(serializers.CharField):
     spaces is blank (documented as ``NON_BLANK_PATTERN``)."""
 
 
+class VisibleCharField(NonBlankCharField):
+    """Text that shows something (``models.has_visible``): a search for zero-width spaces alone
+    is as empty as a blank one (documented by ``schema.visible_pattern``)."""
+
+    default_error_messages = {"invisible": "Enter something visible to search for."}
+
+    def run_validators(self, value):
+        super().run_validators(value)
+        if not has_visible(value):
+            self.fail("invisible")
+
+
 class HttpURLField(serializers.CharField):
     """A website address, checked by the model field's own validators (http and https only).
 
@@ -81,7 +93,7 @@ class CityListField(serializers.ListField):
 
 
 class SearchParamsSerializer(serializers.Serializer):
-    q = NonBlankCharField(max_length=MAX_QUERY_LENGTH, help_text="What to search for.")
+    q = VisibleCharField(max_length=MAX_QUERY_LENGTH, help_text="What to search for.")
     mode = serializers.ChoiceField(
         choices=MODES,
         default=DEFAULT_MODE,
@@ -107,7 +119,7 @@ class LimitSerializer(serializers.Serializer):
 
 
 class SuggestParamsSerializer(serializers.Serializer):
-    q = NonBlankCharField(max_length=100, help_text="The start of a company name.")
+    q = VisibleCharField(max_length=100, help_text="The start of a company name.")
     limit = serializers.IntegerField(default=8, min_value=1, max_value=20)
 
 
