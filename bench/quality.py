@@ -313,7 +313,9 @@ def match_sets(judged):
 
 
 def calibrate(judged):
-    """How the match set would change with each margin below the best score (hybrid)."""
+    """How the match set would change with each margin below the best score (hybrid), next to
+    two yardsticks: a fixed number of the best ranked, and a cut made per query by someone who
+    knows the judgements (the best any cut of this ranking could do)."""
     import statistics
 
     from companies.models import name_key
@@ -321,6 +323,7 @@ def calibrate(judged):
     from companies.search.query import MAX_LIMIT, search_companies
 
     gaps = []  # per query: (gap of every match, gaps of the judged-relevant companies)
+    ranks = []  # per query: the ranks of the judged-relevant companies among the candidates
     original = ranking.MATCH_MARGIN
     ranking.MATCH_MARGIN = float("inf")
     try:
@@ -329,8 +332,10 @@ def calibrate(judged):
             plain = [h.score for h in hits if name_key(h.company.name) != name_key(item["query"])]
             best = max(plain, default=0)
             gap = {h.company.name: 0 if h.score > best else best - h.score for h in hits}
+            rank = {h.company.name: i for i, h in enumerate(hits)}
             wanted = [name for name, grade in item["relevant"].items() if grade > 0]
             gaps.append((list(gap.values()), [gap.get(name) for name in wanted]))
+            ranks.append([rank.get(name) for name in wanted])
     finally:
         ranking.MATCH_MARGIN = original
     total = sum(len(wanted) for _, wanted in gaps)
@@ -341,6 +346,17 @@ def calibrate(judged):
         print(
             f"  {margin:>5}: {statistics.median(counts):>6} | {kept}/{total} = {kept / total:.1%}"
         )
+    print("The first N ranked, whatever their score: N | relevant kept")
+    for size in (5, 10, 15, 20, 30, 50):
+        kept = sum(r is not None and r < size for wanted in ranks for r in wanted)
+        print(f"  {size:>5}: {kept}/{total} = {kept / total:.1%}")
+    # A perfect cut per query keeps its relevant candidates down to the last one.
+    perfect = [max((r for r in wanted if r is not None), default=0) + 1 for wanted in ranks]
+    found = sum(r is not None for wanted in ranks for r in wanted)
+    print(
+        f"A perfect cut per query: median count {statistics.median(perfect)}, relevant kept "
+        f"{found}/{total} = {found / total:.1%} (those among the candidates at all)"
+    )
 
 
 def sweep(judged):
