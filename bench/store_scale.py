@@ -241,7 +241,22 @@ def measure(size, storage, queries, hnsw_ef, oversampling):
     figures.update({f"{name}_mib": after[name] - before[name] for name in after})
     figures["rss_total_mib"] = after["rss"]
     store.close()
+    figures["embed_p50"] = embed_p50(queries)
     return figures
+
+
+def embed_p50(count):
+    """Median ms of one query embedding (the model's part of every search but keyword ones),
+    in the same conditions as the store's timings."""
+    from companies.search import embedding
+
+    model = embedding.get_model()
+    samples = []
+    for query in distinct_queries(count):
+        begun = time.perf_counter()
+        list(model.query_embed([query]))
+        samples.append((time.perf_counter() - begun) * 1000)
+    return statistics.median(samples)
 
 
 def database_file(size):
@@ -364,9 +379,10 @@ def main():
             rows.append(row(size, storage, figures, args.site))
             print(header(args.site), *rows, sep="\n", flush=True)
     print(
-        "p50 ms: the store part of a hybrid search (store) and /api/search/ (api), all cities / "
-        "London; recall@10 against exact float search of the same points; store RSS: the "
-        "growth of a process from opening the store to the end (anonymous / file-mapped); "
+        "p50 ms: the store part of a hybrid search (store), one query embedding (embed) and "
+        "/api/search/ (api), all cities / London; recall@10 against exact float search of "
+        "the same points; store RSS: the growth of a process from opening the store to the end "
+        "(anonymous / file-mapped); "
         "start s: from starting gunicorn to its first search answered."
     )
     options = f" --hnsw-ef {args.hnsw_ef}" if args.hnsw_ef else ""
@@ -410,6 +426,7 @@ def header(site):
         f"{'size':>9} {'storage':<10}{'build s':>8}{'disk MiB':>9}{'open s':>7}"
         f"{'store p50':>10}{'+city':>6}{'recall':>7}{'+city':>6}{'store RSS':>10}{'anon/file':>10}"
     )
+    text += f"{'embed p50':>10}"
     return text + (f"{'start s':>8}{'api p50':>8}{'+city':>6}{'web RSS':>8}" if site else "")
 
 
@@ -419,6 +436,7 @@ def row(size, storage, f, site):
         f"{f['open_s']:>7.2f}{f['p50_all']:>10.1f}{f['p50_city']:>6.1f}{f['recall_all']:>7.3f}"
         f"{f['recall_city']:>6.3f}{f['rss_mib']:>10.0f}"
         + f"{f['anon_mib']:.0f}/{f['file_mib']:.0f}".rjust(10)
+        + f"{f['embed_p50']:>10.1f}"
     )
     if site:
         text += (

@@ -191,8 +191,10 @@ class QdrantServerStore(CompanyStore):
         )
 
     def _query_batch(self, handle, plans):
+        # Local mode searches exactly, and warns that search parameters have no effect there.
+        storage = None if self.embedded else self.storage
         responses = self.client.query_batch_points(
-            handle, requests=[_query(plan, self.storage) for plan in plans]
+            handle, requests=[_query(plan, storage) for plan in plans]
         )
         return [response.points for response in responses]
 
@@ -220,7 +222,7 @@ def _quantization(storage):
 
 
 def _params(query, storage):
-    params = search_params(query, storage)
+    params = storage and search_params(query, storage)
     if params is None:
         return None
     quantization = params.quantization and models.QuantizationSearchParams(
