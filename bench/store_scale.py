@@ -16,7 +16,14 @@ pays): seconds to open and answer a first query, the store part of a hybrid sear
 by meaning and keywords, rescoring by best sentence, fusion; limit 200 as the site asks) with a
 filter on the busiest city and without, recall@10 of each against the same request by exact
 float search of the same points, and the process's resident memory (anonymous and file-mapped)
-over what it held before opening the store.
+over what it held before opening the store (read before the exact searches, which read every
+float vector); and one query embedding, the model's part of a search, timed in the same
+conditions. With ``--site``, bench/data.py's companies (ids 1..N, as the points') are imported
+once into a SQLite database per size and gunicorn serves the site over each store: seconds
+from starting it to its first search answered, /api/search/ p50 with and without a city filter,
+the worker's RSS.
+
+Builds run at a lower priority than the measurements, in processes of their own.
 
 Storage settings (companies/search/storage.py): ``fp32-ram`` float vectors loaded in memory (the
 former default); ``fp32-disk`` float vectors memory-mapped; ``int8-ram``/``int8-disk`` an int8
