@@ -370,6 +370,18 @@ COMPANY_SEARCH = {
     "SHARD_NUMBER": env_positive_int("QDRANT_SHARDS"),
     "REPLICATION_FACTOR": env_positive_int("QDRANT_REPLICATION_FACTOR"),
     "WRITE_CONSISTENCY_FACTOR": env_positive_int("QDRANT_WRITE_CONSISTENCY"),
+    # How vectors are stored, on either engine (companies/search/storage.py; chosen by
+    # bench/store_scale.py, figures in docs/performance.md). Read when an index is created (a
+    # first index or search_index --rebuild), except HNSW_EF and the oversampling, read per query.
+    # "int8": a quantized copy of the whole-company vectors in memory, rescored with the originals;
+    # "none": the original float vectors only.
+    "QUANTIZATION": env_choice("QDRANT_QUANTIZATION", ("int8", "none"), "int8"),
+    # Original float vectors memory-mapped from their files instead of held in memory.
+    "VECTORS_ON_DISK": env_bool("QDRANT_VECTORS_ON_DISK", True),
+    # Candidates the HNSW search keeps; unset, the engine's default.
+    "HNSW_EF": env_positive_int("QDRANT_HNSW_EF"),
+    # With int8: candidates rescored with the originals, as a multiple of those asked for.
+    "QUANTIZATION_OVERSAMPLING": 2.0,
     # Blank: the model the pinned package ships (companies.search.model_files.MODEL_NAME).
     "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL"),
     "MODEL_DIR": env_str("EMBEDDING_MODEL_DIR") or str(VAR_DIR / "models" / "all-MiniLM-L6-v2"),

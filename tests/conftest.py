@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 from companies.search import indexing
 from companies.search.engines import close_store
 from companies.search.indexing import open_index
-from tests.helpers import indexed_demo, search_settings
+from tests.helpers import DEMO_FILE, indexed_demo, search_settings
 from tests.ordering_races import in_another_client
 
 
@@ -57,6 +57,23 @@ def demo_companies(django_db_setup, django_db_blocker, tmp_path_factory):
         django_db_blocker, tmp_path_factory.mktemp("demo-store") / "qdrant"
     ) as result:
         yield result
+
+
+@pytest.fixture(scope="module")
+def demo_points(django_db_setup, django_db_blocker):
+    """The demo startups' index points and names by id (embedded once per module), the
+    database left empty: what store tests fill engines with."""
+    from companies.importing import import_companies
+    from companies.models import Company
+    from companies.search.indexing import make_points, point_hash
+
+    with django_db_blocker.unblock():
+        import_companies(DEMO_FILE.read_bytes())
+        companies = list(Company.objects.all())
+        points = make_points(companies, {c.pk: point_hash(c) for c in companies})
+        names = {c.pk: c.name for c in companies}
+        Company.objects.all().delete()
+    return points, names
 
 
 @pytest.fixture

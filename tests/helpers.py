@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings as django_settings
 from django.test import override_settings
+from qdrant_client import QdrantClient
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "startups_demo.jsonl"
@@ -165,3 +166,17 @@ def production_env(tmp_path, **variables):
         "DJANGO_SETTINGS_MODULE": "searchsite.settings",
         **variables,
     }
+
+
+class RecordingClient(QdrantClient):
+    """qdrant-client's local mode, keeping the keyword arguments of every collection it creates
+    (``created``) before creating it for real: what the store asks of a server, checked
+    without one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.created = []
+
+    def create_collection(self, collection_name, **kwargs):
+        self.created.append(kwargs)
+        return super().create_collection(collection_name, **kwargs)

@@ -6,27 +6,14 @@ that records what ``create_collection`` receives and then creates the collection
 """
 
 import pytest
-from qdrant_client import QdrantClient
 
 from companies.search.indexing import index_metadata
 from companies.search.store_qdrant import QdrantServerStore
-from tests.helpers import search_settings
+from tests.helpers import RecordingClient, search_settings
 
 pytestmark = pytest.mark.django_db
 
 CLUSTER = {"SHARD_NUMBER": 6, "REPLICATION_FACTOR": 3, "WRITE_CONSISTENCY_FACTOR": 2}
-
-
-class RecordingClient(QdrantClient):
-    """The real local-mode client, keeping the keyword arguments of every collection created."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.created = []
-
-    def create_collection(self, collection_name, **kwargs):
-        self.created.append(kwargs)
-        return super().create_collection(collection_name, **kwargs)
 
 
 def created_with(settings, **cluster):

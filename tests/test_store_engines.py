@@ -6,10 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from companies.importing import import_companies
-from companies.models import Company, text_key
+from companies.models import text_key
 from companies.search import embedding, keywords
-from companies.search.indexing import index_metadata, make_points, point_hash
+from companies.search.indexing import index_metadata
 from companies.search.ranking import ranking_requests
 from companies.search.store import (
     PointNotIndexed,
@@ -19,7 +18,7 @@ from companies.search.store import (
 )
 from companies.search.store_edge import EdgeStore
 from companies.search.store_qdrant import QdrantServerStore
-from tests.helpers import DEMO_FILE, search_settings
+from tests.helpers import search_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +26,6 @@ ENGINES = {
     "edge": lambda path: EdgeStore(path, name="companies"),
     "qdrant-client": lambda path: QdrantServerStore.for_local_path(path, alias="companies"),
 }
-
-
-@pytest.fixture(scope="module")
-def demo_points(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        import_companies(DEMO_FILE.read_bytes())
-        companies = list(Company.objects.all())
-        points = make_points(companies, {c.pk: point_hash(c) for c in companies})
-        names = {c.pk: c.name for c in companies}
-        Company.objects.all().delete()
-    return points, names
 
 
 @pytest.fixture(params=list(ENGINES))

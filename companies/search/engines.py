@@ -20,6 +20,11 @@ STORE_SETTINGS = (
     "QDRANT_TIMEOUT",
     "COLLECTION",
     "EMBEDDED_ENGINE",
+    # Read by the store when it opens (companies/search/storage.py).
+    "QUANTIZATION",
+    "VECTORS_ON_DISK",
+    "HNSW_EF",
+    "QUANTIZATION_OVERSAMPLING",
 )
 
 _opened = (None, None)  # (settings it was opened with, store)
@@ -41,8 +46,9 @@ def _store_settings():
     return tuple(search_setting(name) for name in STORE_SETTINGS)
 
 
-def open_store(url, api_key, path, timeout, name, engine):
-    """A new store for these settings (``STORE_SETTINGS`` order)."""
+def open_store(url, api_key, path, timeout, name, engine, *_storage):
+    """A new store for these settings (``STORE_SETTINGS`` order; the vector storage ones the
+    engines read themselves)."""
     if url:
         from .store_qdrant import QdrantServerStore
 
@@ -70,7 +76,7 @@ def get_store():
 
 def peek_metadata():
     """What the live index was built with, read without taking the store (start-up checks)."""
-    url, api_key, path, timeout, name, engine = _store_settings()
+    url, api_key, path, timeout, name, engine, *_storage = _store_settings()
     if url:
         store = open_store(url, api_key, path, timeout, name, engine)
         try:

@@ -52,6 +52,7 @@ class RankRequest:
     candidates: int = 100
     score_threshold: float = None
     fusion: Fusion = Fusion()
+    exact: bool = False  # candidates by exact search (the reference recall is measured against)
 
 
 # Plans ----------------------------------------------------------------------------------------
@@ -77,6 +78,7 @@ class Nearest:
 
     using: str
     vector: object
+    exact: bool = False  # every point scored with the original vectors (no graph, no int8)
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def rank_plan(request):
     if request.dense is None:
         return QueryPlan(query=sparse, limit=request.limit, filter=query_filter)
     dense = list(request.dense)
-    sources = [Nearest(DENSE, dense)] + ([sparse] if sparse else [])
+    sources = [Nearest(DENSE, dense, exact=request.exact)] + ([sparse] if sparse else [])
     candidates = tuple(
         Prefetch(query=source, limit=request.candidates, filter=query_filter) for source in sources
     )

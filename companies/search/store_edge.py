@@ -31,6 +31,7 @@ from .plan import (
     Nearest,
     RankFusion,
 )
+from .storage import search_params, vector_storage
 from .store import CompanyStore, StoreUnavailable, in_use_message
 
 logger = logging.getLogger(__name__)
@@ -42,9 +43,10 @@ class ShardUnusable(Exception):
 
 
 class EdgeStore(CompanyStore):
-    def __init__(self, path, *, name):
+    def __init__(self, path, *, name, storage=None):
         self.path = Path(path)
         self.name = name
+        self.storage = storage or vector_storage()
         self._lock = threading.RLock()
         self._shards = {}  # shard folder name -> open EdgeShard
         self._state_cache = None
@@ -88,14 +90,20 @@ class EdgeStore(CompanyStore):
 
     def _create_generation(self, metadata):
         folder = f"{self.name}_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
-        size = metadata["dimension"]
+        size, memory = metadata["dimension"], _memory(self.storage)
         config = edge.EdgeConfig(
             vectors={
-                DENSE: edge.EdgeVectorParams(size=size, distance=edge.Distance.Cosine),
-                # Only ever used to rescore candidates: no HNSW graph needed.
+                DENSE: edge.EdgeVectorParams(
+                    size=size,
+                    distance=edge.Distance.Cosine,
+                    memory=memory,
+                    quantization_config=_quantization(self.storage),
+                ),
+                # Only ever used to rescore candidates: no HNSW graph, no int8 copy needed.
                 SENTENCES: edge.EdgeVectorParams(
                     size=size,
                     distance=edge.Distance.Cosine,
+                    memory=memory,
                     multivector_config=edge.MultiVectorConfig(
                         comparator=edge.MultiVectorComparator.MaxSim
                     ),
@@ -105,6 +113,9 @@ class EdgeStore(CompanyStore):
                 ),
             },
             sparse_vectors={SPARSE: edge.EdgeSparseVectorParams(modifier=edge.Modifier.Idf)},
+            optimizers=edge.EdgeOptimizersConfig(
+                indexing_threshold=self.storage.indexing_threshold_kb
+            ),
         )
         self._shards[folder] = edge.EdgeShard.create(str(self.path / folder), config)
         self._index_payload_fields(folder)
@@ -174,7 +185,8 @@ class EdgeStore(CompanyStore):
         return handle.retrieve(ids, with_payload, [with_vector] if with_vector else False)
 
     def _query_batch(self, handle, plans):
-        return handle.query_batch(edge.QueryBatchRequest([_query(plan) for plan in plans]))
+        requests = [_query(plan, self.storage) for plan in plans]
+        return handle.query_batch(edge.QueryBatchRequest(requests))
 
     def _count(self, handle, plan):
         return handle.count(edge.CountRequest(exact=True, filter=_filter(plan.filter)))
@@ -203,21 +215,45 @@ def read_metadata(path, name):
         return None
 
 
-def _query(plan):
+def _memory(storage):
+    """Where the original float vectors live: mapped from their files on demand, or loaded."""
+    return edge.Memory.Cold if storage.on_disk else edge.Memory.Cached
+
+
+def _quantization(storage):
+    if not storage.quantized:
+        return None
+    return edge.ScalarQuantizationConfig(
+        type=edge.ScalarType.Int8, quantile=0.99, memory=edge.Memory.Pinned
+    )
+
+
+def _params(query, storage):
+    params = search_params(query, storage)
+    if params is None:
+        return None
+    quantization = params.quantization and edge.QuantizationSearchParams(
+        **dict(params.quantization)
+    )
+    return edge.SearchParams(hnsw_ef=params.hnsw_ef, exact=params.exact, quantization=quantization)
+
+
+def _query(plan, storage):
     return edge.QueryRequest(
-        **_search(plan),
+        **_search(plan, storage),
         score_threshold=plan.score_threshold,
         with_payload=list(plan.with_payload),
     )
 
 
-def _search(node):
+def _search(node, storage):
     """What a ``QueryPlan`` and a ``Prefetch`` both say: a query over prefetches, filtered."""
     return {
         "limit": node.limit,
-        "prefetches": [edge.Prefetch(**_search(p)) for p in node.prefetches] or None,
+        "prefetches": [edge.Prefetch(**_search(p, storage)) for p in node.prefetches] or None,
         "query": _score(node.query),
         "filter": _filter(node.filter),
+        "params": _params(node.query, storage),
     }
 
 

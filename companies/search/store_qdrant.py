@@ -26,6 +26,7 @@ from .plan import (
     Nearest,
     RankFusion,
 )
+from .storage import search_params, vector_storage
 from .store import CompanyStore, StoreUnavailable, in_use_message
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,9 @@ UNAVAILABLE_STATUS = {404, 429}
 
 
 class QdrantServerStore(CompanyStore):
-    def __init__(self, client, alias, *, embedded):
+    def __init__(self, client, alias, *, embedded, storage=None):
         self.client = client
+        self.storage = storage or vector_storage()
         self.alias = alias
         self.next_alias = f"{alias}_next"
         self.embedded = embedded
@@ -51,7 +53,7 @@ class QdrantServerStore(CompanyStore):
         return cls(client, alias, embedded=False)
 
     @classmethod
-    def for_local_path(cls, path, *, alias):
+    def for_local_path(cls, path, *, alias, storage=None):
         try:
             client = (
                 QdrantClient(location=":memory:")
@@ -60,7 +62,7 @@ class QdrantServerStore(CompanyStore):
             )
         except RuntimeError as exc:
             raise StoreUnavailable(in_use_message(path)) from exc
-        return cls(client, alias, embedded=True)
+        return cls(client, alias, embedded=True, storage=storage)
 
     def is_unavailable(self, exc):
         """Unreachable, timed out, or answering that it cannot serve (5xx, a missing index)."""
@@ -105,15 +107,21 @@ class QdrantServerStore(CompanyStore):
 
     def _create_generation(self, metadata):
         name = f"{self.alias}_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
-        size = metadata["dimension"]
+        size, on_disk = metadata["dimension"], self.storage.on_disk
         self.client.create_collection(
             name,
             vectors_config={
-                DENSE: models.VectorParams(size=size, distance=models.Distance.COSINE),
-                # Only ever used to rescore candidates: no HNSW graph needed.
+                DENSE: models.VectorParams(
+                    size=size,
+                    distance=models.Distance.COSINE,
+                    on_disk=on_disk,
+                    quantization_config=_quantization(self.storage),
+                ),
+                # Only ever used to rescore candidates: no HNSW graph, no int8 copy needed.
                 SENTENCES: models.VectorParams(
                     size=size,
                     distance=models.Distance.COSINE,
+                    on_disk=on_disk,
                     multivector_config=models.MultiVectorConfig(
                         comparator=models.MultiVectorComparator.MAX_SIM
                     ),
@@ -121,6 +129,9 @@ class QdrantServerStore(CompanyStore):
                 ),
             },
             sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            optimizers_config=models.OptimizersConfigDiff(
+                indexing_threshold=self.storage.indexing_threshold_kb
+            ),
             metadata=metadata,
             **cluster_options(),
         )
@@ -180,8 +191,10 @@ class QdrantServerStore(CompanyStore):
         )
 
     def _query_batch(self, handle, plans):
+        # Local mode searches exactly, and warns that search parameters have no effect there.
+        storage = None if self.embedded else self.storage
         responses = self.client.query_batch_points(
-            handle, requests=[_query(plan) for plan in plans]
+            handle, requests=[_query(plan, storage) for plan in plans]
         )
         return [response.points for response in responses]
 
@@ -198,22 +211,45 @@ class QdrantServerStore(CompanyStore):
         self.client.close()
 
 
-def _query(plan):
+def _quantization(storage):
+    if not storage.quantized:
+        return None
+    return models.ScalarQuantization(
+        scalar=models.ScalarQuantizationConfig(
+            type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+        )
+    )
+
+
+def _params(query, storage):
+    params = storage and search_params(query, storage)
+    if params is None:
+        return None
+    quantization = params.quantization and models.QuantizationSearchParams(
+        **dict(params.quantization)
+    )
+    return models.SearchParams(
+        hnsw_ef=params.hnsw_ef, exact=params.exact, quantization=quantization
+    )
+
+
+def _query(plan, storage):
     return models.QueryRequest(
-        **_search(plan),
+        **_search(plan, storage),
         score_threshold=plan.score_threshold,
         with_payload=list(plan.with_payload),
     )
 
 
-def _search(node):
+def _search(node, storage):
     """What a ``QueryPlan`` and a ``Prefetch`` both say: a query over prefetches, filtered."""
     query, using = _score(node.query)
     return {
-        "prefetch": [models.Prefetch(**_search(p)) for p in node.prefetches] or None,
+        "prefetch": [models.Prefetch(**_search(p, storage)) for p in node.prefetches] or None,
         "query": query,
         "using": using,
         "filter": _filter(node.filter),
+        "params": _params(node.query, storage),
         "limit": node.limit,
     }
 

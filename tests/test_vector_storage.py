@@ -1,0 +1,163 @@
+"""How vectors are stored (QDRANT_QUANTIZATION, QDRANT_VECTORS_ON_DISK, QDRANT_HNSW_EF): the
+settings reach the creation of every index on both engines, each engine's searches read it so
+(int8 copy searched, float vectors rescoring), and an index stored that way answers as one of
+float vectors in memory does. A rebuild moves an existing index from one storage to the other.
+
+qdrant-client runs in its local mode: it records and accepts the configuration (a server applies
+it); Qdrant Edge applies it, which its shard's own config file and its answers show.
+"""
+
+import json
+from dataclasses import replace
+
+import pytest
+from qdrant_client import models
+
+from companies.models import text_key
+from companies.search import embedding, keywords, store_qdrant
+from companies.search.indexing import index_metadata
+from companies.search.plan import DENSE, SENTENCES, rank_plan
+from companies.search.ranking import ranking_requests
+from companies.search.storage import VectorStorage, vector_storage
+from companies.search.store_edge import EdgeStore
+from companies.search.store_qdrant import QdrantServerStore
+from tests.helpers import RecordingClient, search_settings
+
+pytestmark = pytest.mark.django_db
+
+FLOAT_IN_MEMORY = VectorStorage(quantization="none", on_disk=False)
+# A threshold of 1 KiB builds the graph and the int8 copy even for the demo's few points.
+INT8_ON_DISK = VectorStorage(quantization="int8", on_disk=True, indexing_threshold_kb=1)
+ENGINES = {
+    "edge": lambda path, storage: EdgeStore(path, name="companies", storage=storage),
+    "qdrant-client": lambda path, storage: QdrantServerStore.for_local_path(
+        path, alias="companies", storage=storage
+    ),
+}
+QUERIES = ("reserve parking from my phone", "sell my old couch", "rewards for customers")
+
+
+def filled(engine, path, storage, points):
+    store = ENGINES[engine](path, storage)
+    store.ensure_index(index_metadata())
+    store.upsert(points)
+    store.optimize()
+    return store
+
+
+def rankings(store, exact=False):
+    """Top 10 ids per query, mode and city filter."""
+    found = {}
+    for query in QUERIES:
+        dense = embedding.embed_query(query)
+        for mode in ("hybrid", "semantic"):
+            terms = keywords.query_terms(query) if mode == "hybrid" else None
+            request = ranking_requests(query, dense, terms)[0]
+            for cities in ((), (text_key("London"),)):
+                ranked = store.rank(replace(request, cities=cities, exact=exact))
+                found[(query, mode, cities)] = [point.id for point in ranked[:10]]
+    return found
+
+
+def test_the_settings_make_the_storage(settings):
+    settings.COMPANY_SEARCH = search_settings(
+        QUANTIZATION="none", VECTORS_ON_DISK=False, HNSW_EF=64, QUANTIZATION_OVERSAMPLING=3.0
+    )
+    assert vector_storage() == VectorStorage("none", False, 64, 3.0)
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_an_int8_on_disk_index_answers_as_the_float_one_in_memory(tmp_path, demo_points, engine):
+    reference = filled(engine, tmp_path / "float", FLOAT_IN_MEMORY, demo_points[0])
+    compact = filled(engine, tmp_path / "int8", INT8_ON_DISK, demo_points[0])
+    try:
+        if engine == "edge":  # the graph and the int8 copy were built: they answered below
+            assert compact._live().info().indexed_vectors_count > 0
+        expected = rankings(reference, exact=True)
+        assert rankings(compact) == expected
+        assert rankings(compact, exact=True) == expected
+    finally:
+        reference.close()
+        compact.close()
+
+
+@pytest.mark.parametrize("quantization", ["int8", "none"])
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_edge_creates_each_shard_as_the_settings_say(settings, tmp_path, quantization, on_disk):
+    settings.COMPANY_SEARCH = search_settings(QUANTIZATION=quantization, VECTORS_ON_DISK=on_disk)
+    store = EdgeStore(tmp_path, name="companies")
+    try:
+        store.ensure_index(index_metadata())
+        shards = [store.live_target(), store.begin_rebuild({**index_metadata(), "recipe": -1})]
+    finally:
+        store.close()
+    for shard in shards:
+        vectors = json.loads((tmp_path / shard / "edge_config.json").read_text())["vectors"]
+        memory = "cold" if on_disk else "cached"
+        assert vectors[DENSE]["memory"] == vectors[SENTENCES]["memory"] == memory
+        if quantization == "int8":
+            assert vectors[DENSE]["quantization_config"]["scalar"]["type"] == "int8"
+            assert vectors[DENSE]["quantization_config"]["scalar"]["memory"] == "pinned"
+        else:
+            assert "quantization_config" not in vectors[DENSE]
+        assert "quantization_config" not in vectors[SENTENCES]  # only ever rescores
+
+
+@pytest.mark.parametrize("quantization", ["int8", "none"])
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_qdrant_client_creates_each_collection_as_the_settings_say(settings, quantization, on_disk):
+    settings.COMPANY_SEARCH = search_settings(QUANTIZATION=quantization, VECTORS_ON_DISK=on_disk)
+    client = RecordingClient(location=":memory:")
+    store = QdrantServerStore(client, "companies", embedded=True)
+    try:
+        store.ensure_index(index_metadata())
+        store.begin_rebuild({**index_metadata(), "recipe": -1})
+        live = client.get_collection(store.live_target()).config.params.vectors
+    finally:
+        store.close()
+    assert len(client.created) == 2  # the live collection and a rebuild's
+    for kwargs in client.created:
+        dense, sentences = kwargs["vectors_config"][DENSE], kwargs["vectors_config"][SENTENCES]
+        assert dense.on_disk is sentences.on_disk is on_disk
+        if quantization == "int8":
+            scalar = dense.quantization_config.scalar
+            assert (scalar.type, scalar.always_ram) == (models.ScalarType.INT8, True)
+        else:
+            assert dense.quantization_config is None
+        assert sentences.quantization_config is None
+    assert live[DENSE].on_disk is on_disk  # as the collection reports itself
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_a_rebuild_moves_an_index_to_the_storage_now_set(tmp_path, demo_points, engine):
+    old = filled(engine, tmp_path / "store", FLOAT_IN_MEMORY, demo_points[0])
+    before = rankings(old)
+    old.close()
+    store = ENGINES[engine](tmp_path / "store", INT8_ON_DISK)
+    try:
+        store.begin_rebuild(index_metadata())
+        store.upsert(demo_points[0], only_next=True)
+        assert rankings(store) == before  # the old generation serves meanwhile
+        store.optimize(next_index=True)
+        store.finish_rebuild()
+        if engine == "edge":
+            live = tmp_path / "store" / store.live_target() / "edge_config.json"
+            assert "quantization_config" in json.loads(live.read_text())["vectors"][DENSE]
+        assert rankings(store) == before
+    finally:
+        store.close()
+
+
+def test_a_server_is_asked_to_rescore_int8_candidates_and_exact_search_skips_them():
+    storage = VectorStorage(quantization="int8", on_disk=True, hnsw_ef=256, oversampling=3.0)
+    request = ranking_requests("parking", [0.1] * 384, (1, 2))[0]
+    for exact in (False, True):
+        query = store_qdrant._query(rank_plan(replace(request, exact=exact)), storage)
+        candidates = query.prefetch[0].prefetch  # by meaning, then by keywords
+        by_meaning, by_keywords = candidates[0].params, candidates[1].params
+        assert by_keywords is None  # no graph, no int8 copy for keywords
+        if exact:
+            assert by_meaning.exact and by_meaning.quantization.ignore
+        else:
+            assert (by_meaning.exact, by_meaning.hnsw_ef) == (False, 256)
+            assert by_meaning.quantization.rescore and by_meaning.quantization.oversampling == 3.0
