@@ -307,7 +307,7 @@ def test_off_a_terminal_the_command_says_its_progress_in_plain_lines(
     search_store, tmp_path, capsys
 ):
     out, _ = run_import(
-        tmp_path, jsonl(*(row(f"Company {n}") for n in range(20))), "--batch-size", "4"
+        tmp_path, jsonl(*(row(f"Company {n}") for n in range(20))), "--chunk-size", "4"
     )
     lines = [
         line for line in capsys.readouterr().err.splitlines() if line.startswith("Importing: ")

@@ -59,7 +59,7 @@ def test_a_killed_import_resumes_and_every_row_is_there_once(tmp_path):
     assert manage(env, "migrate", "-v0").returncode == 0
 
     first = subprocess.Popen(
-        [sys.executable, "manage.py", "import_companies", str(data), "--batch-size", "5"],
+        [sys.executable, "manage.py", "import_companies", str(data), "--chunk-size", "5"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -80,7 +80,7 @@ def test_a_killed_import_resumes_and_every_row_is_there_once(tmp_path):
     first.wait()
     done_before = json.loads(next(states.glob("*.json")).read_text())["records"]
 
-    second = manage(env, "import_companies", str(data), "--batch-size", "5", timeout=600)
+    second = manage(env, "import_companies", str(data), "--chunk-size", "5", timeout=600)
     assert second.returncode == 0, second.stderr
     assert f"Resuming at line {done_before + 1}: {done_before} of {ROWS} rows" in second.stdout
     assert f"{ROWS} rejected" not in second.stdout and " 0 rejected" in second.stdout
