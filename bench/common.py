@@ -161,9 +161,10 @@ def rss_mib(pid):
     return 0.0
 
 
-def serve(env, port, threads=4, *, ready="/readyz", worker_class="gthread"):
+def serve(env, port, threads=4, *, ready="/readyz", worker_class="gthread", root=ROOT):
     """gunicorn (1 process, ``threads`` threads, DEBUG as ``env`` says) serving the site on
-    ``port``; returned once ``ready`` answers 200 (a 503 from /readyz stops the benchmark)."""
+    ``port``; returned once ``ready`` answers 200 (a 503 from /readyz stops the benchmark).
+    ``root``: the checkout whose code is served (another one: a baseline to compare with)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -184,7 +185,7 @@ def serve(env, port, threads=4, *, ready="/readyz", worker_class="gthread"):
             "256",
         ],
         env=env,
-        cwd=ROOT,
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

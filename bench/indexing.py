@@ -5,7 +5,9 @@
 
 Both sides run in fresh processes, one after the other, on the same synthetic data
 (bench/data.py): "raw" is `TextEmbedding.embed` over exactly the texts the site embeds (each
-company's sentences, in their order, the site's model batch size), nothing else; "site" is the
+company's sentences, the site's model batch size), nothing else, timed twice: in their order,
+and all of them sorted by length (the least padding possible; the site sorts each batch), the
+faster of the two counting as raw; "site" is the
 whole import command in a throwaway database and store: validation, database writes,
 embedding, BM25, Qdrant Edge upserts and index-state updates.
 Peak RSS is each process's own high-water mark.
@@ -41,18 +43,22 @@ texts = [s for i, row in enumerate(rows)
          for s in document_sentences(Company(**clean_row(i, row)))]
 model = get_model()
 list(model.embed(texts[:64]))  # warm-up, as the site's model is warm after its first batch
-started = time.perf_counter()
-for _ in model.embed(texts, batch_size=search_setting("EMBED_BATCH_SIZE")):
-    pass
-print(json.dumps({{"seconds": time.perf_counter() - started, "texts": len(texts)}}))
+result = {{"texts": len(texts)}}
+# In the given order, and all texts sorted by length (the least padding any batching can have).
+for label, ordered in (("plain", texts), ("sorted", sorted(texts, key=len))):
+    started = time.perf_counter()
+    for _ in model.embed(ordered, batch_size=search_setting("EMBED_BATCH_SIZE")):
+        pass
+    result[label] = time.perf_counter() - started
+print(json.dumps(result))
 """
 
 
-def peak_rss_mib(command, env):
+def peak_rss_mib(command, env, cwd=ROOT):
     """Run ``command`` and return (stdout, wall seconds, peak RSS MiB) of that process alone."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=ROOT)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=err, cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         out.seek(0)
@@ -97,6 +103,7 @@ def main():
             [python, "-c", RAW.format(root=str(ROOT), data=str(data))], env
         )
         result = json.loads(raw_out.strip().splitlines()[-1])
+        result["seconds"] = min(result["plain"], result["sorted"])
         if raw is None or result["seconds"] < raw["seconds"]:
             raw = result
         raw_rss = max(raw_rss, rss)
@@ -119,14 +126,17 @@ def main():
         f"({raw['texts'] / args.count:.1f} per company), {os.cpu_count()} cores"
     )
     print(f"{'':<36}{'companies/s':>12}{'seconds':>10}{'peak RSS MiB':>14}")
-    print(
-        f"{'raw TextEmbedding.embed':<36}{raw_rate:>12.1f}{raw['seconds']:>10.1f}{raw_rss:>14.0f}"
-    )
+    for label in ("plain", "sorted"):
+        seconds = raw[label]
+        print(
+            f"{'raw TextEmbedding.embed, ' + label:<36}{args.count / seconds:>12.1f}"
+            f"{seconds:>10.1f}{raw_rss:>14.0f}"
+        )
     print(
         f"{'site: import_companies (whole cmd)':<36}{site_rate:>12.1f}{site_seconds:>10.1f}"
         f"{site_rss:>14.0f}"
     )
-    print(f"site / raw throughput: {site_rate / raw_rate:.2f}  (goal >= 0.85)")
+    print(f"site / best raw throughput: {site_rate / raw_rate:.2f}  (goal >= 0.85)")
     print(site_out.strip().splitlines()[-1])
     print(f"best of {args.rounds} alternating rounds each")
     print(f"Rerun: .venv/bin/python bench/indexing.py {args.count} --rounds {args.rounds}")

@@ -90,21 +90,25 @@ def parse_rows(text):
 
 
 def _parse_lines(text):
-    decoder = json.JSONDecoder()
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value, end = decoder.raw_decode(line.strip())
-            if line.strip()[end:].strip():
-                raise ValueError("extra data after the record")
-        except ValueError as exc:
-            yield number, RejectedRow(number, f"not valid JSON ({_json_reason(exc)})")
-            continue
-        except RecursionError:
-            yield number, RejectedRow(number, f"not valid JSON ({TOO_DEEP})")
-            continue
-        yield number, value
+        if line.strip():
+            yield number, parse_line(number, line)
+
+
+def parse_line(number, line):
+    """The record on one line of a JSON lines file, or a RejectedRow saying why it is none."""
+    try:
+        value, end = _decoder.raw_decode(line.strip())
+        if line.strip()[end:].strip():
+            raise ValueError("extra data after the record")
+    except ValueError as exc:
+        return RejectedRow(number, f"not valid JSON ({_json_reason(exc)})")
+    except RecursionError:
+        return RejectedRow(number, f"not valid JSON ({TOO_DEEP})")
+    return value
+
+
+_decoder = json.JSONDecoder()
 
 
 class LineCounter:
@@ -248,60 +252,93 @@ def tags_from_alt(alt, name):
 
 
 def import_companies(data, *, progress=None):
-    """Validate every row, then create or update the good ones in one transaction.
+    """Validate every row, then create or update the good ones, all in one transaction (the
+    admin's import: a failure part-way leaves the database as it was).
 
     ``progress`` (optional) is called with the number of rows handled so far. Signals are not
     sent (bulk writes): the caller indexes ``result.company_ids``.
     """
-    text = decode(data)
-    rows = parse_rows(text)
-    result = ImportResult()
-    cleaned = {}  # website key -> (line, values); a later duplicate is rejected
-    for line, record in rows:
-        values = record if isinstance(record, RejectedRow) else clean_row(line, record)
-        if isinstance(values, RejectedRow):
-            result.rejected.append(values)
-            continue
-        key = values["website_key"]
-        if key in cleaned:
-            result.rejected.append(
-                RejectedRow(line, f"same website as line {cleaned[key][0]} ({values['link']})")
-            )
-            continue
-        cleaned[key] = (line, values)
-
+    rows = parse_rows(decode(data))
+    writer = RowWriter()
     with transaction.atomic():
-        existing = _existing_by_key(list(cleaned))
-        to_create, to_update = [], []
-        taken_slugs = set(Company.objects.values_list("slug", flat=True))
-        now = timezone.now()
-        for handled, (key, (_line, values)) in enumerate(cleaned.items(), start=1):
-            company = existing.get(key)
-            if company is None:
-                slug = free_slug(values["name"], taken_slugs)
-                taken_slugs.add(slug)
-                to_create.append(Company(**values, slug=slug))
-            elif any(getattr(company, name) != value for name, value in values.items()):
-                for name, value in values.items():
-                    setattr(company, name, value)
-                company.updated_at = now
-                company.version = F("version") + 1  # as every save counts a change
-                to_update.append(company)
-            else:
-                result.unchanged += 1
-            result.company_ids.append(company.pk if company else None)
-            if progress and handled % 500 == 0:
-                progress(handled)
-        created = Company.objects.bulk_create(to_create, batch_size=500)
-        Company.objects.bulk_update(
-            to_update, [*UPDATABLE_FIELDS, "version", "updated_at"], batch_size=500
-        )
-        if progress:
-            progress(len(cleaned))
-    result.created, result.updated = len(created), len(to_update)
-    result.company_ids = [pk for pk in result.company_ids if pk] + [c.pk for c in created]
+        for start in range(0, len(rows), CHUNK_ROWS):
+            writer.write(rows[start : start + CHUNK_ROWS])
+            if progress:
+                progress(min(start + CHUNK_ROWS, len(rows)))
+    result = writer.result
     result.rejected.sort(key=lambda row: row.line)
     return result
+
+
+# Rows checked and written per statement batch (and per transaction in a streaming import).
+CHUNK_ROWS = 500
+
+
+class RowWriter:
+    """Creates or updates rows a chunk at a time, with the rules of a whole file: a company is
+    matched by its website, a later row with a website seen before is rejected (``seen``
+    carries the websites of the chunks written before, e.g. by an interrupted run), and new
+    slugs are unique. ``write`` returns the chunk's company ids; ``result`` adds up."""
+
+    def __init__(self, seen=None):
+        self.seen = seen if seen is not None else {}  # website key -> line
+        self.result = ImportResult()
+        self.written = {}  # the last chunk's websites -> lines
+        self._taken_slugs = None
+
+    def write(self, rows):
+        """Check ``rows`` (``(line, record)``) and write the good ones in one transaction."""
+        result = self.result
+        cleaned = {}  # website key -> (line, values)
+        for line, record in rows:
+            values = record if isinstance(record, RejectedRow) else clean_row(line, record)
+            if isinstance(values, RejectedRow):
+                result.rejected.append(values)
+                continue
+            key = values["website_key"]
+            if key in self.seen or key in cleaned:
+                first = self.seen.get(key) or cleaned[key][0]
+                result.rejected.append(
+                    RejectedRow(line, f"same website as line {first} ({values['link']})")
+                )
+                continue
+            cleaned[key] = (line, values)
+        self.written = {}
+        if not cleaned:
+            return []
+        with transaction.atomic():
+            existing = _existing_by_key(list(cleaned))
+            if self._taken_slugs is None:
+                self._taken_slugs = set(Company.objects.values_list("slug", flat=True))
+            to_create, to_update, ids = [], [], []
+            now = timezone.now()
+            for key, (_line, values) in cleaned.items():
+                company = existing.get(key)
+                if company is None:
+                    slug = free_slug(values["name"], self._taken_slugs)
+                    self._taken_slugs.add(slug)
+                    to_create.append(Company(**values, slug=slug))
+                    continue
+                if any(getattr(company, name) != value for name, value in values.items()):
+                    for name, value in values.items():
+                        setattr(company, name, value)
+                    company.updated_at = now
+                    company.version = F("version") + 1  # as every save counts a change
+                    to_update.append(company)
+                else:
+                    result.unchanged += 1
+                ids.append(company.pk)
+            created = Company.objects.bulk_create(to_create, batch_size=CHUNK_ROWS)
+            Company.objects.bulk_update(
+                to_update, [*UPDATABLE_FIELDS, "version", "updated_at"], batch_size=CHUNK_ROWS
+            )
+        result.created += len(created)
+        result.updated += len(to_update)
+        ids += [company.pk for company in created]
+        result.company_ids += ids
+        self.written = {key: line for key, (line, _values) in cleaned.items()}
+        self.seen.update(self.written)
+        return ids
 
 
 def _existing_by_key(keys, chunk=500):

@@ -5,6 +5,7 @@ rule written here holds everywhere. Keys that text is compared by (``city_key``,
 a search, the website) are computed here, once, in one normalisation (``text_key``).
 """
 
+import re
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -33,9 +34,13 @@ def text_key(text):
     return " ".join(unicodedata.normalize("NFKC", folded).split())
 
 
+# What a name key leaves out: the regular expression's \W is exactly ``not str.isalnum()``.
+NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def name_key(name):
     """A name as people type it: "Trunk Club", "trunkclub" and "Trunk-Club" are the same."""
-    return "".join(ch for ch in text_key(name) if ch.isalnum())
+    return NOT_ALNUM.sub("", text_key(name))
 
 
 def one_line(text):

@@ -389,6 +389,8 @@ COMPANY_SEARCH = {
     # Companies embedded and written per batch; texts per model call.
     "BATCH_SIZE": env_int("INDEX_BATCH_SIZE", 256),
     "EMBED_BATCH_SIZE": env_int("EMBED_BATCH_SIZE", 32),
+    # Query vectors kept per process (least recently used out first; ~2 KiB each).
+    "QUERY_EMBEDDING_CACHE_SIZE": env_int("QUERY_EMBEDDING_CACHE_SIZE", 4096),
     # The document length BM25 normalises by (part of the keyword recipe the index records).
     "BM25_AVG_LEN": 40,
     # How often a process looks for company changes made elsewhere (other processes, bulk

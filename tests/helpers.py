@@ -29,6 +29,18 @@ def search_settings(**changes):
     return {**django_settings.COMPANY_SEARCH, **changes}
 
 
+def manage(env, *args, timeout=120):
+    """``manage.py`` run in a process of its own with ``env``: its output and exit code."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def wait_for(condition, timeout=30, message="condition", interval=0.05):
     """Poll ``condition()`` until it returns something true (returned); fail after ``timeout``."""
     deadline = time.monotonic() + timeout

@@ -307,10 +307,14 @@ def test_off_a_terminal_the_command_says_its_progress_in_plain_lines(
     search_store, tmp_path, capsys
 ):
     out, _ = run_import(
-        tmp_path, jsonl(*(row(f"Company {n}") for n in range(20))), "--batch-size", "4"
+        tmp_path, jsonl(*(row(f"Company {n}") for n in range(20))), "--chunk-size", "4"
     )
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Indexing: ")]
-    assert [line.split(" (")[0] for line in lines] == [
-        f"Indexing: {done}/20 company" for done in (4, 8, 12, 16, 20)
+    lines = [
+        line for line in capsys.readouterr().err.splitlines() if line.startswith("Importing: ")
     ]
-    assert "20 created" in out
+    assert [line.split(" (")[0] for line in lines] == [
+        f"Importing: {done}/20 row" for done in (4, 8, 12, 16, 20)
+    ]
+    assert all(", ETA " in line for line in lines)
+    assert lines[-1].endswith("ETA 0s)")
+    assert "20 created" in out and "rows/s)" in out

@@ -2,13 +2,11 @@
 
 import runpy
 import secrets
-import subprocess
-import sys
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.helpers import ROOT, SETTINGS_VARIABLES, STRONG_KEY, production_env
+from tests.helpers import ROOT, SETTINGS_VARIABLES, STRONG_KEY, manage, production_env
 
 SETTINGS = ROOT / "searchsite" / "settings.py"
 
@@ -26,17 +24,6 @@ def load_settings(monkeypatch, tmp_path):
         return runpy.run_path(str(SETTINGS))
 
     return load
-
-
-def manage(env, *args):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_check_deploy_is_clean_in_production(tmp_path):

@@ -2,11 +2,11 @@
 
 import os
 import threading
-from functools import lru_cache
 
 import numpy as np
 
 from .conf import search_setting
+from .lru import LRUCache
 from .model_files import MODEL_NAME, ensure_model_files
 
 # The model comes from disk; never let a library reach for the Hugging Face hub.
@@ -79,12 +79,27 @@ def normalized_mean(vectors):
     return (mean / np.linalg.norm(mean)).tolist()
 
 
+def query_cache_key(text):
+    """The query as the model reads it: the tokenizer of the shipped model (uncased BERT)
+    lowercases and splits on whitespace, so case and spacing change nothing in the vector."""
+    return " ".join(text.lower().split())
+
+
+# Vectors of recent queries, by (model settings, normalised query): the model is fixed per
+# settings, so an entry never goes stale and the bound is all that evicts.
+_query_vectors = LRUCache(lambda: search_setting("QUERY_EMBEDDING_CACHE_SIZE"))
+
+
 def embed_query(text):
-    """The vector of a search query; repeated queries (paging, refreshes) skip the model."""
-    return _embed_query(_model_settings(), text)
-
-
-@lru_cache(maxsize=1024)
-def _embed_query(model_settings, text):
-    (vector,) = get_model().query_embed([text])
+    """The vector of a search query; repeated queries (paging, refreshes, popular searches)
+    skip the model."""
+    settings = _model_settings()
+    key = query_cache_key(text) if settings[0] == MODEL_NAME else text
+    vector = _query_vectors.get_or_compute((settings, key), lambda: _embed_query(key))
     return tuple(vector.tolist())
+
+
+def _embed_query(text):
+    """The model's float32 array (kept as is: a tuple of Python floats is 8 times larger)."""
+    (vector,) = get_model().query_embed([text])
+    return vector

@@ -1,5 +1,7 @@
 """Snippets: the sentence of a description that best matches a query, matching words marked."""
 
+from functools import lru_cache
+
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -18,23 +20,29 @@ def snippet(text, query_stems, max_length=MAX_SNIPPET):
     sentences = split_sentences(text)
     if not sentences:
         return mark_safe("")
-    best = sentences[0]
-    if query_stems:
-        best = max(sentences, key=lambda sentence: len(_matched_stems(sentence, query_stems)))
+    if not query_stems:  # nothing to mark (semantic mode): the tagline, escaped
+        return mark_safe(escape(_window(sentences[0], query_stems, max_length)))
+    best = max(sentences, key=lambda sentence: len(_matched_stems(sentence, query_stems)))
     return mark_safe(_mark(_window(best, query_stems, max_length), query_stems))
 
 
 def _matched_stems(sentence, query_stems):
-    return {word_stem(m.group()) for m in WORD.finditer(sentence)} & query_stems
+    return _sentence_stems(sentence) & query_stems
+
+
+@lru_cache(maxsize=8192)
+def _sentence_stems(sentence):
+    """The stems of a sentence's words: the same companies' sentences come up search after
+    search, and stemming each word of each was most of a snippet's cost."""
+    return frozenset(word_stem(m.group()) for m in WORD.finditer(sentence))
 
 
 def _window(sentence, query_stems, max_length):
     """At most ``max_length`` characters of ``sentence``, from a little before its first match."""
     if len(sentence) <= max_length:
         return sentence
-    first = next(
-        (m.start() for m in WORD.finditer(sentence) if word_stem(m.group()) in query_stems), 0
-    )
+    words = WORD.finditer(sentence) if query_stems else ()
+    first = next((m.start() for m in words if word_stem(m.group()) in query_stems), 0)
     start = max(0, first - max_length // 4)
     start = sentence.rfind(" ", 0, start) + 1 if start else 0
     end = sentence.rfind(" ", start, start + max_length)

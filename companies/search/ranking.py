@@ -94,7 +94,7 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
     search log records it), else as understood."""
     scope = tuple(scope_names)
     store = open_index()
-    rule = curations.rule_for(typed or query) or curations.rule_for(query)
+    rule = curations.rule_for(typed or query, query)
     words = synonyms.expanded(query) if mode != "semantic" else query
     query_stems = keywords.stems(words)
     dense = embedding.embed_query(query) if mode != "keyword" else None

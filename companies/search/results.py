@@ -7,19 +7,36 @@ in the selected cities, and the page is cut from that one list. So a facet's cou
 what selecting it shows, and pages neither repeat nor skip a company whatever their size.
 """
 
-from collections import Counter
+from collections import Counter, namedtuple
 from dataclasses import dataclass, field
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count
 
 from companies.models import Company
 
+from . import sql
 from .highlight import snippet
 from .params import MAX_MATCHES
 from .store import RankedPoint
 
 # What result cards and the API show of a company (and what the facets count it by).
 HIT_FIELDS = ("name", "slug", "description", "city", "city_key", "link", "image_url")
+# In the model's field order, as ``Model.from_db`` takes a subset of fields.
+ROW_FIELDS = tuple(
+    f.attname for f in Company._meta.concrete_fields if f.attname in ("id", *HIT_FIELDS)
+)
+
+
+class Row(namedtuple("Row", ROW_FIELDS)):
+    """A searchable company's ``ROW_FIELDS`` as read: every match is checked and counted by
+    one, and only the page's become ``Company`` instances (a thousand keyword matches cost
+    a model instance each before)."""
+
+    __slots__ = ()
+
+    def as_company(self):
+        return Company.from_db(DEFAULT_DB_ALIAS, ROW_FIELDS, self)
 
 
 @dataclass(frozen=True)
@@ -59,8 +76,13 @@ def total_order(ranked):
 
 
 def searchable_rows(ids):
-    """``{id: Company}`` of the searchable companies among ``ids``, in one query."""
-    return Company.objects.searchable().only(*HIT_FIELDS).in_bulk(list(ids))
+    """``{id: Row}`` of the searchable companies among ``ids``."""
+    found = sql.rows_by_id("searchable rows", _searchable_rows, list(ids))
+    return {values[0]: Row(*values) for values in found}
+
+
+def _searchable_rows():
+    return Company.objects.searchable().order_by().values_list(*ROW_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -120,6 +142,9 @@ class Matches:
 
 
 def hit(company, score, query_stems=frozenset(), pinned=False):
+    """A result of ``company`` (a ``Company`` or a ``Row``), its snippet marked for the query."""
+    if isinstance(company, Row):
+        company = company.as_company()
     return SearchHit(company, score, snippet(company.description, query_stems), pinned)
 
 
