@@ -8,6 +8,7 @@ from companies.importing import ImportFileError, import_companies
 from companies.progress import progress_bar
 from companies.search.conf import search_setting
 from companies.search.indexing import index_companies, optimize_index
+from companies.search.landscape import build_landscape
 
 
 class Command(BaseCommand):
@@ -72,3 +73,4 @@ class Command(BaseCommand):
             f"Index: {report.indexed} embedded, {report.unchanged} already up to date; "
             f"optimized in {time.monotonic() - started:.1f}s."
         )
+        self.stdout.write(f"Map: {build_landscape().summary()}.")

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from companies.models import Company
 from companies.progress import progress_bar
-from companies.search import autorepair, indexing
+from companies.search import autorepair, indexing, landscape
 from companies.search.store import StoreIncompatible, StoreUnavailable
 
 
@@ -111,6 +111,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Switched to the new index: {drift.summary()}.{kept}")
         )
+        self.stdout.write(f"Map: {landscape.build_landscape().summary()}.")
 
     def _clear(self, interactive):
         if interactive:
