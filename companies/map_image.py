@@ -24,8 +24,13 @@ DIMMED = np.array([206, 211, 220], dtype=np.uint8)
 HIGHLIGHT = (20, 30, 48)
 
 
+def hex_colour(cluster):
+    """The colour of cluster ``cluster`` (ids start at 1), as the page's script picks it."""
+    return CLUSTER_COLOURS[(cluster - 1) % len(CLUSTER_COLOURS)]
+
+
 def colour(cluster):
-    hexa = CLUSTER_COLOURS[(cluster - 1) % len(CLUSTER_COLOURS)]
+    hexa = hex_colour(cluster)
     return tuple(int(hexa[i : i + 2], 16) for i in (1, 3, 5))
 
 
