@@ -65,6 +65,8 @@ def render(data, *, dimmed=frozenset(), highlighted=()):
     font = ImageFont.load_default(size=14)
     for cluster in data["clusters"]:
         x, y = to_pixels([cluster["x"], cluster["y"]])
+        half = draw.textlength(cluster["label"], font=font) / 2 + 6
+        x = int(min(max(x, half), SIZE - half))  # the whole label inside the picture
         box = draw.textbbox((x, y), cluster["label"], font=font, anchor="mm")
         draw.rectangle((box[0] - 4, box[1] - 3, box[2] + 4, box[3] + 3), fill=(255, 255, 255))
         draw.text((x, y), cluster["label"], font=font, fill=(29, 35, 48), anchor="mm")

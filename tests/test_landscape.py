@@ -3,10 +3,12 @@ named by market words, and following saves, hides and deletes without a new layo
 
 import math
 
+import numpy as np
 import pytest
 
 from companies.models import Company, MapCluster, MapPoint
 from companies.search import landscape, layout
+from companies.search.engines import get_store
 from companies.search.landscape import build_landscape, map_data
 from tests.factories import make_company
 
@@ -43,7 +45,15 @@ def closer_than(name, other):
 
 
 def test_companies_that_do_the_same_thing_are_close(demo_companies):
-    assert closer_than("SpotHero", "ParkWhiz") < 0.25
+    rows = get_store().company_vectors()
+    ids = [pk for pk, _, _ in rows]
+    vectors = layout.reduce_dimensions(np.array([vector for _, _, vector in rows]))
+    where = {p["id"]: (p["x"], p["y"]) for p in map_data()["points"]}
+    on_map = layout.nearest_neighbours(np.array([where[pk] for pk in ids]), 10)
+    alike = layout.nearest_neighbours(vectors, 10)
+    kept = np.mean([len(set(a) & set(m)) / 10 for a, m in zip(alike, on_map)])
+    assert kept > 0.25  # of each company's ten most alike, how many are among its ten nearest
+    assert closer_than("SpotHero", "ParkWhiz") < 0.15
     assert position("SpotHero")[2] == position("ParkWhiz")[2]
 
 

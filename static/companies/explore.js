@@ -123,36 +123,83 @@
     });
   }
 
+  // Colours as the pixels of an ImageData hold them (RGBA bytes, read as one little-endian word).
+  function packed(hex) {
+    var n = parseInt(hex.slice(1), 16);
+    return (0xff << 24) | ((n & 0xff) << 16) | (n & 0xff00) | ((n >> 16) & 0xff);
+  }
+  var BACKGROUND = packed("#fafbfd"), GREY = packed("#d3d8e0");
+  var packedColours = colours.map(packed);
+  var frame = null; // {image, pixels}, the size of the canvas
+
+  // Points are written straight into pixels (a few per point), then put on the canvas in one
+  // call: at 50,000 points this is many times faster than a fillRect per point.
   function draw() {
     var started = performance.now();
-    var r = state.ratio;
-    ctx.setTransform(r, 0, 0, r, 0, 0);
-    ctx.fillStyle = "#fafbfd";
-    ctx.fillRect(0, 0, state.width, state.height);
+    var r = state.ratio, w = canvas.width, h = canvas.height;
+    if (!frame || frame.image.width !== w || frame.image.height !== h) {
+      var image = ctx.createImageData(w, h);
+      frame = { image: image, pixels: new Uint32Array(image.data.buffer) };
+    }
+    var pixels = frame.pixels;
+    pixels.fill(BACKGROUND);
+    if (state.xs) {
+      // Points grow as the map is zoomed, and are bigger where there are few of them.
+      var sparse = Math.sqrt(Math.max(1, 50000 / state.xs.length));
+      var size = Math.max(2, Math.min(9, 1.4 + state.scale * 1.3 * Math.sqrt(sparse)));
+      var side = Math.max(1, Math.round(size * r));
+      var s = state.scale * r, tx = state.tx * r - side / 2, ty = state.ty * r - side / 2;
+      var xs = state.xs, ys = state.ys, dimmed = state.dimmed;
+      if (dimmed) stamp(pixels, w, h, side, s, tx, ty, xs, ys, dimmed, 1, GREY);
+      for (var c = 0; c < state.byColour.length; c++) {
+        stampList(pixels, w, h, side, s, tx, ty, xs, ys, state.byColour[c], dimmed, packedColours[c]);
+      }
+    }
+    ctx.putImageData(frame.image, 0, 0);
     if (!state.xs) return;
-    var size = Math.max(2, Math.min(7, 1.6 + state.scale * 1.3));
-    var half = size / 2;
-    var s = state.scale, tx = state.tx, ty = state.ty, xs = state.xs, ys = state.ys;
-    var dimmed = state.dimmed;
-    if (dimmed) {
-      ctx.fillStyle = "#d3d8e0";
-      for (var i = 0; i < xs.length; i++) {
-        if (dimmed[i]) ctx.fillRect(xs[i] * s + tx - half, ys[i] * s + ty - half, size, size);
-      }
-    }
-    for (var c = 0; c < state.byColour.length; c++) {
-      var list = state.byColour[c];
-      ctx.fillStyle = colours[c];
-      for (var j = 0; j < list.length; j++) {
-        var k = list[j];
-        if (dimmed && dimmed[k]) continue;
-        ctx.fillRect(xs[k] * s + tx - half, ys[k] * s + ty - half, size, size);
-      }
-    }
+    ctx.setTransform(r, 0, 0, r, 0, 0);
     drawLabels();
     drawHighlights(size);
     state.frames.push(performance.now() - started);
     if (state.frames.length > 600) state.frames.shift();
+  }
+
+  // A point is a disc of ``side`` pixels: for each row, the columns it covers.
+  var discs = {};
+  function disc(side) {
+    if (!discs[side]) {
+      var spans = [], radius = side / 2;
+      for (var dy = 0; dy < side; dy++) {
+        var y = dy + 0.5 - radius, half = Math.sqrt(Math.max(0, radius * radius - y * y));
+        var from = Math.max(0, Math.round(radius - half)), to = Math.min(side, Math.round(radius + half));
+        spans.push(side < 4 ? [0, side] : [from, to]);
+      }
+      discs[side] = spans;
+    }
+    return discs[side];
+  }
+
+  function square(pixels, w, h, side, px, py, colour) {
+    if (px < 0 || py < 0 || px + side > w || py + side > h) return;
+    var spans = disc(side);
+    for (var dy = 0; dy < side; dy++) {
+      var row = (py + dy) * w + px;
+      for (var dx = spans[dy][0]; dx < spans[dy][1]; dx++) pixels[row + dx] = colour;
+    }
+  }
+
+  function stamp(pixels, w, h, side, s, tx, ty, xs, ys, dimmed, wanted, colour) {
+    for (var i = 0; i < xs.length; i++) {
+      if (dimmed[i] === wanted) square(pixels, w, h, side, (xs[i] * s + tx) | 0, (ys[i] * s + ty) | 0, colour);
+    }
+  }
+
+  function stampList(pixels, w, h, side, s, tx, ty, xs, ys, list, dimmed, colour) {
+    for (var j = 0; j < list.length; j++) {
+      var i = list[j];
+      if (dimmed && dimmed[i]) continue;
+      square(pixels, w, h, side, (xs[i] * s + tx) | 0, (ys[i] * s + ty) | 0, colour);
+    }
   }
 
   function drawLabels() {
@@ -164,6 +211,7 @@
     ordered.forEach(function (cluster) {
       var at = toScreen(cluster.x, cluster.y);
       var w = ctx.measureText(cluster.label).width + 10;
+      at[0] = Math.min(Math.max(at[0], w / 2 + 4), state.width - w / 2 - 4); // wholly in view
       var box = [at[0] - w / 2, at[1] - 10, w, 20];
       if (box[0] + w < 0 || box[0] > state.width || box[1] + 20 < 0 || box[1] > state.height) return;
       var overlaps = placed.some(function (o) {
@@ -399,12 +447,12 @@
   // Search and city ----------------------------------------------------------------------------
 
   function search(query, city) {
-    var params = new URLSearchParams({ q: query, limit: "20", understand: "false" });
+    var params = new URLSearchParams({ q: query, limit: "20" });
     if (city) params.append("city", city);
     return fetch(stage.dataset.searchUrl + "?" + params, { headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status)); })
       .then(function (data) {
-        var found = data.results.map(function (hit) { return hit.company; });
+        var found = data.results;
         var shown = found.filter(function (c) { return state.index.has(c.id); });
         state.highlighted = shown.map(function (c) { return state.index.get(c.id); });
         state.queryPoint = placeQuery(state.highlighted.slice(0, 5));
