@@ -6,6 +6,7 @@ the index down it answers from the database, as the page does.
 """
 
 import logging
+import re
 
 from django.contrib.syndication.views import Feed
 from django.http import HttpResponseBadRequest
@@ -19,6 +20,15 @@ from .search.ranking import search_companies
 from .search.store import StoreIncompatible, StoreUnavailable
 
 logger = logging.getLogger(__name__)
+
+# What XML 1.0 cannot hold (control characters, surrogates, U+FFFE/U+FFFF): a search or a
+# description may contain them, a feed may not.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text):
+    return NOT_XML.sub("", text or "")
+
 
 # The best matches considered, and how many of them (the newest) the feed lists.
 MATCHES_CONSIDERED = 50
@@ -62,7 +72,7 @@ class SearchFeed(Feed):
 
     def title(self, obj):
         where = f" in {', '.join(obj['cities'])}" if obj["cities"] else ""
-        return f"Startups matching “{obj['query']}”{where} – Startup Search"
+        return xml_text(f"Startups matching “{obj['query']}”{where} – Startup Search")
 
     def subtitle(self, obj):
         return "The newest companies among the best matches of this search."
@@ -77,10 +87,10 @@ class SearchFeed(Feed):
         return obj["companies"]
 
     def item_title(self, company):
-        return f"{company.name} ({company.city})" if company.city else company.name
+        return xml_text(f"{company.name} ({company.city})" if company.city else company.name)
 
     def item_description(self, company):
-        return company.description or company.tags
+        return xml_text(company.description or company.tags)
 
     def item_link(self, company):
         return company.get_absolute_url()
@@ -92,4 +102,4 @@ class SearchFeed(Feed):
         return company.updated_at
 
     def item_categories(self, company):
-        return [company.city] if company.city else []
+        return [xml_text(company.city)] if company.city else []

@@ -114,3 +114,10 @@ def test_the_results_page_links_its_feed_and_the_map(demo_companies, client):
     assert '<link rel="alternate" type="application/atom+xml"' in page and feed in page
     assert ">Follow this search</a>" in page and "/explore/?q=parking&amp;city=Chicago" in page
     assert MapPoint.objects.exists()
+
+
+def test_the_feed_of_a_search_with_control_characters_is_still_xml(demo_companies, client):
+    response = client.get("/search/feed/", {"q": "parking \x1b[31m\x07", "city": "Chicago\x08"})
+    feed = feedparser.parse(response.content)
+    assert response.status_code == 200 and not feed.bozo, feed.get("bozo_exception")
+    assert "parking [31m" in feed.feed.title
