@@ -492,6 +492,11 @@ class MapPoint(models.Model):
     y = models.FloatField()
     cluster = models.PositiveIntegerField()
     hash = models.CharField(max_length=64, blank=True)
+    written = models.BigIntegerField(
+        default=0,
+        help_text="When the position was written (ns, modulo 10^12): the fingerprint of the map "
+        "sums it.",
+    )
 
     def __str__(self):
         return f"{self.company_id} at ({self.x:.1f}, {self.y:.1f})"

@@ -6,11 +6,13 @@ import json
 
 import feedparser
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from PIL import Image
 
 from companies.models import Company, MapPoint
 from companies.search.ranking import search_companies
+from tests.factories import make_company
 
 pytestmark = pytest.mark.django_db
 
@@ -121,3 +123,21 @@ def test_the_feed_of_a_search_with_control_characters_is_still_xml(demo_companie
     feed = feedparser.parse(response.content)
     assert response.status_code == 200 and not feed.bozo, feed.get("bozo_exception")
     assert "parking [31m" in feed.feed.title
+
+
+def test_the_whole_map_is_encoded_once_until_it_changes(
+    demo_companies, client, django_capture_on_commit_callbacks
+):
+    first = client.get("/api/map/", HTTP_ACCEPT_ENCODING="gzip")
+    assert client.get("/api/map/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    with django_capture_on_commit_callbacks(execute=True):
+        company = make_company("Curbside Spaces", description="Reserve a parking spot.")
+    second = client.get("/api/map/")
+    assert second["ETag"] != first["ETag"]
+    assert company.pk in {p["id"] for p in second.json()["points"]}
+    moved = MapPoint.objects.filter(company=company)
+    moved.update(x=F("x") + 1, written=F("written") + 1)  # as a new placement would
+    assert client.get("/api/map/")["ETag"] != second["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        company.delete()
+    assert client.get("/api/map/")["ETag"] == first["ETag"]

@@ -114,7 +114,7 @@ def test_a_layout_read_before_a_change_keeps_the_newer_position(
     assert newer.hash != before.hash
     # A layout whose vectors were read before the change would put it where it was.
     computed = {company.pk: (before.x, before.y, before.cluster, before.hash)}
-    skipped = landscape._store_layout(computed, list(MapCluster.objects.all()))
+    _, skipped = landscape._store_layout(computed, list(MapCluster.objects.all()))
     assert company.pk in skipped
     kept = MapPoint.objects.get(company=company)
     assert kept.hash == newer.hash and (kept.x, kept.y) != (before.x, before.y)
@@ -136,11 +136,13 @@ def test_nothing_is_placed_before_the_first_layout(
     MapCluster.objects.all().delete()
     MapPoint.objects.all().delete()
     with django_capture_on_commit_callbacks(execute=True):
-        make_company("Curbside Spaces", description="Reserve a parking spot from your phone.")
+        company = make_company("Curbside Spaces", description="Reserve a parking spot.")
     assert not MapPoint.objects.exists()
     assert map_data() == {"points": [], "clusters": []}
     build_landscape()
     assert MapPoint.objects.count() == 260
+    with django_capture_on_commit_callbacks(execute=True):
+        company.delete()
 
 
 def test_market_words_name_a_cluster_by_what_sets_it_apart():
@@ -150,3 +152,13 @@ def test_market_words_name_a_cluster_by_what_sets_it_apart():
     labels = cluster_labels(texts, [0, 0, 0, 1] * 2)
     assert labels[0].startswith("parking") and "yoga" not in labels[0]
     assert set(labels[1].split(" · ")) == {"yoga", "classes"}
+
+
+def test_the_command_lays_the_map_out_again(demo_companies, capsys):
+    from django.core.management import call_command
+
+    MapPoint.objects.all().delete()
+    call_command("landscape")
+    out = capsys.readouterr()
+    assert "Map: 259 companies in" in out.out and "Laying out 259 companies" in out.err
+    assert MapPoint.objects.count() == 259

@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                 ('y', models.FloatField()),
                 ('cluster', models.PositiveIntegerField()),
                 ('hash', models.CharField(blank=True, max_length=64)),
+                ('written', models.BigIntegerField(default=0, help_text='When the position was written (ns, modulo 10^12): the fingerprint of the map sums it.')),
             ],
         ),
     ]

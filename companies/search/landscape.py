@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Count, Max, Sum
 
 from companies.models import Company, IndexStatus, MapCluster, MapPoint
 
@@ -34,6 +35,9 @@ logger = logging.getLogger(__name__)
 NEIGHBOURS = 12
 NEIGHBOURS_USED = 8
 WRITE_BATCH = 2000
+# Write stamps are kept below this (nanoseconds, wrapping every ~17 minutes), so their sum over
+# a million positions still fits a 64-bit integer.
+WRITTEN_MODULUS = 10**12
 
 
 @dataclass
@@ -78,10 +82,8 @@ def build_landscape(progress=None):
         for cluster, (x, y) in enumerate(centres)
         if cluster in names
     ]
-    skipped = _store_layout(computed, clusters)
-    return LandscapeReport(
-        len(computed) - len(skipped), len(clusters), len(skipped), time.monotonic() - started
-    )
+    written, skipped = _store_layout(computed, clusters)
+    return LandscapeReport(written, len(clusters), len(skipped), time.monotonic() - started)
 
 
 def _texts(ids):
@@ -97,7 +99,7 @@ def _store_layout(computed, clusters):
 
     The searchable rows are locked (in id order, as indexing locks them) so no company is
     indexed meanwhile; a company whose indexed text is no longer the one laid out is placed by
-    its neighbours instead. Ids of those, returned.
+    its neighbours instead. ``(positions written, ids of those)``.
     """
     with transaction.atomic():
         current = dict(
@@ -119,17 +121,22 @@ def _store_layout(computed, clusters):
             pk: text_hash for pk, text_hash in current.items() if text_hash and pk not in same
         }
         _place_from_store(skipped)
-    return skipped
+    return len(same), skipped
 
 
 def _write(points):
+    """Insert or replace ``points``: rounded as ``/api/map/`` serves them (so reading needs no
+    rounding), each stamped with when it was written (for ``fingerprint``)."""
     points = list(points)
+    now = time.time_ns() % WRITTEN_MODULUS
+    for n, point in enumerate(points):
+        point.x, point.y, point.written = round(point.x, 1), round(point.y, 1), now + n
     for start in range(0, len(points), WRITE_BATCH):
         MapPoint.objects.bulk_create(
             points[start : start + WRITE_BATCH],
             update_conflicts=True,
             unique_fields=["company"],
-            update_fields=["x", "y", "cluster", "hash"],
+            update_fields=["x", "y", "cluster", "hash", "written"],
         )
 
 
@@ -154,10 +161,11 @@ def _place(rows):
             company__in=wanted, company__searchable=True
         ).values_list("company_id", "x", "y", "cluster")
     }
-    placed = []
+    placed, unplaced = [], []
     for (pk, text_hash, _), near in zip(rows, neighbours):
         near = [(other, score) for other, score in near if other in known][:NEIGHBOURS_USED]
-        if not near:
+        if not near:  # none of its neighbours is on the map: the repair places it later
+            unplaced.append(pk)
             continue
         (x, y), weights = layout.weighted_position(
             [known[other][:2] for other, _ in near], [score for _, score in near]
@@ -170,6 +178,8 @@ def _place(rows):
             MapPoint(company_id=pk, x=float(x), y=float(y), cluster=cluster, hash=text_hash)
         )
     _write(placed)
+    # A position from an older text is not kept in place of none.
+    MapPoint.objects.filter(company__in=unplaced).delete()
     return len(placed)
 
 
@@ -208,6 +218,17 @@ def repair_landscape():
         )
 
 
+def fingerprint():
+    """What changes whenever the map shown does: how many searchable companies are on it and the
+    sum of when their positions were written (a move, an addition, a removal or a company hidden
+    behind the signals' back each change it), and the clusters. One aggregate query."""
+    points = MapPoint.objects.filter(company__searchable=True).aggregate(
+        n=Count("pk"), written=Sum("written")
+    )
+    clusters = MapCluster.objects.aggregate(n=Count("pk"), last=Max("id"))
+    return (points["n"], points["written"] or 0, clusters["n"], clusters["last"])
+
+
 def map_data(city_keys=()):
     """``{"points": [...], "clusters": [...]}`` of every searchable company on the map (in
     ``city_keys`` if given), rounded to a tenth of a map unit (the map is ``layout.SCALE``
@@ -217,8 +238,7 @@ def map_data(city_keys=()):
         rows = rows.filter(company__city_key__in=city_keys)
     rows = rows.values_list("company_id", "x", "y", "cluster")
     points = [
-        {"id": pk, "x": round(x, 1), "y": round(y, 1), "cluster": cluster}
-        for pk, x, y, cluster in rows.iterator(5000)
+        {"id": pk, "x": x, "y": y, "cluster": cluster} for pk, x, y, cluster in rows.iterator(5000)
     ]
     sizes = Counter(point["cluster"] for point in points)
     clusters = [

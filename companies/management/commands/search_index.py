@@ -95,7 +95,9 @@ class Command(BaseCommand):
         after = indexing.check_index()
         self.stdout.write(
             f"Repaired: {report.indexed} embedded, {report.removed} orphaned points removed, "
-            f"{len(drift.wrong_state)} index states corrected.\nAfter: {after.summary()}"
+            f"{len(drift.wrong_state)} index states corrected, "
+            f"{landscape.repair_landscape()} companies placed on the map.\n"
+            f"After: {after.summary()}"
         )
         if not after.clean:  # writes made during the repair; a second run settles them
             raise CommandError("Drift remains (the database changed meanwhile); run it again.")
