@@ -200,7 +200,8 @@ def unplace(pks):
 
 def repair_landscape():
     """Place the searchable, indexed companies the map lacks, or holds from an older text; take
-    hidden ones off. Rows locked in id order, as indexing locks them. The count placed."""
+    hidden ones off. Rows locked in id order, as indexing locks them. The count placed. When no
+    company is left on the map to place them by, a full layout follows instead."""
     if not MapCluster.objects.exists():
         return 0
     with transaction.atomic():
@@ -213,9 +214,12 @@ def repair_landscape():
             .order_by("pk")
             .values_list("pk", "indexed_hash")
         )
-        return _place_from_store(
-            {pk: text_hash for pk, text_hash in rows if stored.get(pk) != text_hash}
-        )
+        todo = {pk: text_hash for pk, text_hash in rows if stored.get(pk) != text_hash}
+        placed = _place_from_store(todo)
+        if todo and not MapPoint.objects.filter(company__searchable=True).exists():
+            # Every company on the map went (deleted or hidden): nothing to place by.
+            transaction.on_commit(build_landscape, robust=True)
+        return placed
 
 
 def fingerprint():
