@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from .importing import ImportFileError, import_companies
 from .models import Company, IndexStatus, Job
-from .search import indexing
+from .search import indexing, landscape
 from .signals import CelerySignalProcessor, signal_processor
 
 logger = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ def _index(pk, pks, summary):
         return
     _update(pk, stage="Optimising the index")
     indexing.optimize_index()
+    _update(pk, stage="Laying out the map")
+    landscape.build_landscape()
     _finish(pk, Job.State.DONE, summary, index_states=_index_states(pks))
 
 

@@ -479,3 +479,45 @@ class SynonymGroup(models.Model):
     def save(self, *args, **kwargs):
         self.terms = ", ".join(synonym_terms(self.terms))
         super().save(*args, **kwargs)
+
+
+class MapPoint(models.Model):
+    """Where a company sits on the map of every company (``search/landscape.py``).
+
+    One row per company (its primary key is the company's), so a position can be neither lost
+    to nor doubled by concurrent writers; a deleted company's row goes with it. ``hash`` is the
+    indexed text the position was computed from, so a layout computed from older vectors never
+    overwrites a newer placement.
+    """
+
+    company = models.OneToOneField(
+        Company, on_delete=models.CASCADE, primary_key=True, related_name="map_point"
+    )
+    x = models.FloatField()
+    y = models.FloatField()
+    cluster = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64, blank=True)
+    written = models.BigIntegerField(
+        default=0,
+        help_text="When the position was written (ns, modulo 10^12): the fingerprint of the map "
+        "sums it.",
+    )
+
+    def __str__(self):
+        return f"{self.company_id} at ({self.x:.1f}, {self.y:.1f})"
+
+
+class MapCluster(models.Model):
+    """A group of nearby companies on the map, labelled by its distinctive market words. Replaced
+    whole by each full layout; a company placed since joins its neighbours' cluster."""
+
+    id = models.PositiveIntegerField(primary_key=True)
+    label = models.CharField(max_length=200)
+    x = models.FloatField()
+    y = models.FloatField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.label

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from . import searchlog
+from .feeds import search_url
 from .models import Company, text_key
 from .search.fallback import search_database
 from .search.params import DEFAULT_MODE, MAX_MATCHES, InvalidSearch
@@ -87,6 +88,8 @@ def search(request):
                 results, surface="page", latency_ms=latency_ms
             )
             context.update(_results_context(request, results, page_number))
+            context["feed_url"] = search_url("companies:search-feed", query, cities)
+            context["map_url"] = search_url("companies:explore", query, cities)
             if results.count and not results.hits:
                 status = 404  # a page past the last one (an old or edited link)
         except InvalidSearch as exc:

@@ -128,6 +128,10 @@ ENDPOINTS = {
         "/api/search/", ("q", "mode", "city"), ("limit", "offset"), {"q": "parking"}
     ),
     "api_suggest": Endpoint("/api/suggest/", ("q",), ("limit",), {"q": "spot"}),
+    "api_map": Endpoint("/api/map/", ("city",)),
+    "explore_page": Endpoint("/explore/", ("q", "city")),
+    "explore_image": Endpoint("/explore/map.png", ("q", "city")),
+    "search_feed": Endpoint("/search/feed/", ("q", "city"), base={"q": "parking"}),
     "api_companies": Endpoint(
         "/api/companies/", ("city", "ordering", "searchable"), ("limit", "offset")
     ),

@@ -67,16 +67,19 @@ def wait_for_job(pk, timeout=120):
 
 @contextmanager
 def indexed_demo(django_db_blocker, path):
-    """The demo startups in the database and indexed in a store at ``path``, for a while."""
+    """The demo startups in the database, indexed in a store at ``path`` and laid out on the
+    map, for a while."""
     from companies.importing import import_companies
     from companies.models import Company
     from companies.search.engines import close_store
     from companies.search.indexing import index_companies
+    from companies.search.landscape import build_landscape
 
     with override_settings(COMPANY_SEARCH=search_settings(QDRANT_PATH=str(path))):
         with django_db_blocker.unblock():
             result = import_companies(DEMO_FILE.read_bytes())
             index_companies(result.company_ids)
+            build_landscape()
             yield result
             Company.objects.all().delete()
         close_store()

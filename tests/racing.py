@@ -18,8 +18,8 @@ from functools import partial
 from django.db import connection, transaction
 from django.test import Client
 
-from companies.models import Company, CompanyGone
-from companies.search import indexing
+from companies.models import Company, CompanyGone, MapCluster, MapPoint
+from companies.search import indexing, landscape
 from companies.search.engines import get_store
 from companies.search.query import search_companies, similar_companies
 
@@ -283,11 +283,29 @@ def assert_consistent(race, timeout=10):
         assert (pk in found) == company.searchable, (pk, word, company.searchable)
     for pk in race.deleted:
         assert pk not in points
+    _assert_map_follows(rows, points)
     survivor = next((c for c in rows.values() if c.searchable), None)
     if survivor is not None:
         similar = {company.pk for company, _ in _similar(survivor)}
         assert not similar & race.deleted
         assert all(rows[pk].searchable for pk in similar)
+
+
+def _assert_map_follows(rows, points):
+    """Where there is a map: positions only of searchable companies, each from the text its
+    point holds now; after the repair, every searchable company has one."""
+    if not MapCluster.objects.exists():
+        return
+    placed = dict(MapPoint.objects.values_list("company_id", "hash"))
+    ghosts = set(placed) - {pk for pk, company in rows.items() if company.searchable}
+    assert not ghosts, f"positions of hidden or deleted companies: {sorted(ghosts)}"
+    stale = {pk for pk, text_hash in placed.items() if points.get(pk) != text_hash}
+    assert not stale, f"positions from an older text: {sorted(stale)}"
+    landscape.repair_landscape()
+    missing = {pk for pk, company in rows.items() if company.searchable} - set(
+        MapPoint.objects.values_list("company_id", flat=True)
+    )
+    assert not missing, f"searchable companies off the map: {sorted(missing)}"
 
 
 def _similar(company):

@@ -93,6 +93,27 @@ def test_recommend_excludes_the_point_itself(store, demo_points):
         store.recommend(10**9, limit=3)
 
 
+def test_company_vectors_read_every_point_across_pages(store, demo_points):
+    points, _ = demo_points
+    rows = store.company_vectors(page=100)  # three pages
+    assert sorted(pk for pk, _, _ in rows) == sorted(p.id for p in points)
+    by_id = {p.id: p for p in points}
+    for pk, text_hash, vector in rows:
+        assert text_hash == by_id[pk].payload["hash"]
+        assert vector == pytest.approx(by_id[pk].dense, abs=1e-5)
+
+
+def test_nearest_batch_is_recommend_for_several_vectors(store, demo_points):
+    points, names = demo_points
+    spothero = next(p for p in points if names[p.id] == "SpotHero")
+    queries = [(spothero.dense, spothero.id), (points[0].dense, points[0].id)]
+    nearest = store.nearest_batch(queries, limit=3)
+    assert [pk for pk, _ in nearest[0]] == [p.id for p in store.recommend(spothero.id, limit=3)]
+    assert names[nearest[0][0][0]] == "ParkWhiz" and nearest[0][0][1] > nearest[0][2][1]
+    assert points[0].id not in [pk for pk, _ in nearest[1]]
+    assert store.nearest_batch([], limit=3) == []
+
+
 def test_delete_and_point_hashes(store, demo_points):
     points, _ = demo_points
     hashes = store.point_hashes()

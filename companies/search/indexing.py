@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from companies.models import Company, IndexStatus, name_key, text_key
 
-from . import autorepair, embedding, keywords
+from . import autorepair, embedding, keywords, landscape
 from .conf import search_setting
 from .engines import get_store
 from .store import IndexPoint, StoreIncompatible
@@ -171,6 +171,9 @@ def _index_batch(pks, *, force, only_next=False, attempts=3):
                     ]
                 )
                 _record_removed(hidden)
+                # The map follows, under the same locks (the points are written by now).
+                landscape.place_points(fresh)
+                landscape.unplace(hidden)
     except Exception as exc:
         if not only_next:
             mark_failed(
@@ -451,7 +454,7 @@ def check_and_repair():
     if drift.incompatible:
         raise StoreIncompatible(drift.incompatible)
     if drift.clean:
-        return {"drift": 0}
+        return {"drift": 0, "placed": landscape.repair_landscape()}
     logger.warning(
         "Search index drift: %s; repairing",
         drift.summary(),
@@ -464,7 +467,12 @@ def check_and_repair():
         },
     )
     report = repair_index(drift)
-    return {"drift": drift.total, "indexed": report.indexed, "removed": report.removed}
+    return {
+        "drift": drift.total,
+        "indexed": report.indexed,
+        "removed": report.removed,
+        "placed": landscape.repair_landscape(),
+    }
 
 
 class RebuildBehind(Exception):

@@ -149,8 +149,9 @@ class CompanyStore:
     def _delete(self, handle, ids):
         raise NotImplementedError
 
-    def _scroll(self, handle, offset, limit):
-        """``(records, next offset or None)``; records have ``id`` and ``payload["hash"]``."""
+    def _scroll(self, handle, offset, limit, *, with_vector=None):
+        """``(records, next offset or None)``; records have ``id`` and ``payload["hash"]``, and
+        ``vector[with_vector]`` when that vector is asked for."""
         raise NotImplementedError
 
     def _retrieve(self, handle, ids, *, with_payload, with_vector):
@@ -288,6 +289,42 @@ class CompanyStore:
             hashes.update({int(r.id): (r.payload or {}).get("hash", "") for r in records})
             if offset is None:
                 return hashes
+
+    @guarded
+    def company_vectors(self, *, page=SCROLL_PAGE):
+        """``[(id, text hash, whole-company vector)]`` of every live point, for the map.
+
+        The map places a company by its whole-company vector (the normalised mean of its
+        sentences), the one "similar companies" compares too: one vector per company.
+        """
+        handle, rows, offset = self._live(), [], None
+        while True:
+            records, offset = self._scroll(handle, offset, page, with_vector=DENSE)
+            rows.extend(
+                (int(r.id), (r.payload or {}).get("hash", ""), r.vector[DENSE]) for r in records
+            )
+            if offset is None:
+                return rows
+
+    @guarded
+    def vectors(self, ids):
+        """``[(id, text hash, whole-company vector)]`` of the points that exist among ``ids``."""
+        handle, ids, rows = self._live(), list(ids), []
+        for start in range(0, len(ids), SCROLL_PAGE):
+            chunk = ids[start : start + SCROLL_PAGE]
+            records = self._retrieve(handle, chunk, with_payload=True, with_vector=DENSE)
+            rows.extend(
+                (int(r.id), (r.payload or {}).get("hash", ""), r.vector[DENSE]) for r in records
+            )
+        return rows
+
+    @guarded
+    def nearest_batch(self, queries, *, limit):
+        """For each ``(vector, id to leave out)``, the ``(id, score)`` of the nearest points by
+        the whole-company vector, best first (one round trip)."""
+        plans = [nearest_plan(vector, exclude_id=pk, limit=limit) for vector, pk in queries]
+        results = self._query_batch(self._live(), plans) if plans else []
+        return [[(int(point.id), point.score) for point in points] for points in results]
 
     @guarded
     def count(self, *, cities=(), terms=None, exclude_ids=()):

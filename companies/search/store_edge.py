@@ -176,9 +176,14 @@ class EdgeStore(CompanyStore):
     def _delete(self, handle, ids):
         handle.update(edge.UpdateOperation.delete_points(ids))
 
-    def _scroll(self, handle, offset, limit):
+    def _scroll(self, handle, offset, limit, *, with_vector=None):
         return handle.scroll(
-            edge.ScrollRequest(offset=offset, limit=limit, with_payload=["hash"], with_vector=False)
+            edge.ScrollRequest(
+                offset=offset,
+                limit=limit,
+                with_payload=["hash"],
+                with_vector=[with_vector] if with_vector else False,
+            )
         )
 
     def _retrieve(self, handle, ids, *, with_payload, with_vector):

@@ -177,9 +177,13 @@ class QdrantServerStore(CompanyStore):
     def _delete(self, handle, ids):
         self.client.delete(handle, points_selector=models.PointIdsList(points=ids))
 
-    def _scroll(self, handle, offset, limit):
+    def _scroll(self, handle, offset, limit, *, with_vector=None):
         return self.client.scroll(
-            handle, limit=limit, offset=offset, with_payload=["hash"], with_vectors=False
+            handle,
+            limit=limit,
+            offset=offset,
+            with_payload=["hash"],
+            with_vectors=[with_vector] if with_vector else False,
         )
 
     def _retrieve(self, handle, ids, *, with_payload, with_vector):

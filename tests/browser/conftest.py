@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from companies.models import Company
+from companies.models import Company, MapCluster, MapPoint
 from companies.search.indexing import index_companies, open_index, remove_companies
 from tests.helpers import indexed_demo
 
@@ -53,9 +53,14 @@ def allow_orm_beside_playwright():
 
 @pytest.fixture(scope="module")
 def demo_snapshot(django_db_setup, django_db_blocker, tmp_path_factory):
-    """The demo startups imported and indexed in a store of this module's: the rows as saved."""
+    """The demo startups imported, indexed in a store of this module's and laid out on the map:
+    the rows as saved (companies, then the map's)."""
     with indexed_demo(django_db_blocker, tmp_path_factory.mktemp("browser-store") / "qdrant"):
-        yield list(Company.objects.values())
+        yield (
+            list(Company.objects.values()),
+            list(MapPoint.objects.values()),
+            list(MapCluster.objects.values()),
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -64,10 +69,13 @@ def demo_data(demo_snapshot, live_server, settings):
     the test added are removed from it, and those it changed are indexed as they were."""
     # Plain-HTTP live server: cookies cannot be Secure-only here.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    companies, map_points, map_clusters = demo_snapshot
     if not Company.objects.exists():
-        Company.objects.bulk_create(Company(**row) for row in demo_snapshot)
+        Company.objects.bulk_create(Company(**row) for row in companies)
+        MapPoint.objects.bulk_create(MapPoint(**row) for row in map_points)
+        MapCluster.objects.bulk_create(MapCluster(**row) for row in map_clusters)
     yield
-    original = {row["id"]: row for row in demo_snapshot}
+    original = {row["id"]: row for row in companies}
     added = list(Company.objects.exclude(pk__in=original).values_list("pk", flat=True))
     remove_companies(added)
     indexed = open_index().payloads(list(original))

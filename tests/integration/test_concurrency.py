@@ -10,6 +10,8 @@ import os
 import pytest
 import redis
 
+from companies.models import Company
+from companies.search.landscape import build_landscape
 from tests.factories import make_company
 from tests.helpers import running_worker, wait_for
 from tests.ordering_races import OrderingRaces
@@ -43,6 +45,10 @@ def test_racing_writes_settle_through_the_worker(racing_worker, editor_token, ro
     companies = [
         make_company(f"Racer {round_}-{i}", description=f"Short r{round_}i{i}.") for i in range(6)
     ]
+    wait_for(queue_empty, timeout=60, message="the worker to index the racers")
+    indexed = Company.objects.filter(pk__in=[c.pk for c in companies], index_status="indexed")
+    wait_for(lambda: indexed.count() == 6, timeout=60, message="the racers indexed")
+    build_landscape()  # the map follows the race too
     race = Clients(editor_token, [c.pk for c in companies], ROUND_SECONDS, seed=round_).run()
     assert race.writes > 20, race.statuses
     wait_for(queue_empty, timeout=60, message="the worker to take every task")

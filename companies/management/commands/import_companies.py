@@ -10,6 +10,7 @@ from companies.importing import ImportFileError, RowWriter
 from companies.progress import progress_bar
 from companies.search.conf import search_setting
 from companies.search.indexing import index_companies, optimize_index
+from companies.search.landscape import build_landscape
 
 # Rows per transaction and checkpoint: each commit waits for the disk, which a busy machine
 # made the import's largest cost at 256 rows per commit (bench/import_memory.py).
@@ -104,6 +105,7 @@ class Command(BaseCommand):
                 f"Index: {indexed} embedded, {unchanged} already up to date; "
                 f"optimized in {time.monotonic() - optimizing:.1f}s."
             )
+            self.stdout.write(f"Map: {build_landscape().summary()}.")
         checkpoint.remove()
         elapsed = time.monotonic() - started
         self.stdout.write(

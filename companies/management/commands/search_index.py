@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from companies.models import Company
 from companies.progress import progress_bar
-from companies.search import autorepair, indexing
+from companies.search import autorepair, indexing, landscape
 from companies.search.store import StoreIncompatible, StoreUnavailable
 
 
@@ -95,7 +95,9 @@ class Command(BaseCommand):
         after = indexing.check_index()
         self.stdout.write(
             f"Repaired: {report.indexed} embedded, {report.removed} orphaned points removed, "
-            f"{len(drift.wrong_state)} index states corrected.\nAfter: {after.summary()}"
+            f"{len(drift.wrong_state)} index states corrected, "
+            f"{landscape.repair_landscape()} companies placed on the map.\n"
+            f"After: {after.summary()}"
         )
         if not after.clean:  # writes made during the repair; a second run settles them
             raise CommandError("Drift remains (the database changed meanwhile); run it again.")
@@ -111,6 +113,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Switched to the new index: {drift.summary()}.{kept}")
         )
+        self.stdout.write(f"Map: {landscape.build_landscape().summary()}.")
 
     def _clear(self, interactive):
         if interactive:
