@@ -264,6 +264,7 @@ def test_the_schema_describes_every_endpoint(client):
         ("/api/curations/{id}/", "put"),
         ("/api/curations/{id}/", "patch"),
         ("/api/curations/{id}/", "delete"),
+        ("/api/map/", "get"),
     }
     search = schema["paths"]["/api/search/"]["get"]
     city = next(p for p in search["parameters"] if p["name"] == "city")

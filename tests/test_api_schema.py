@@ -88,5 +88,9 @@ def test_api_conforms_to_its_schema(case, demo_companies, editor_token):
         # 404s, leaving reads, changes and deletes of real companies untried.
         ids = demo_companies.company_ids
         path["id"] = ids[int(path["id"]) % len(ids)]
-    headers = {} if case.method == "GET" else {"Authorization": f"Token {editor_token}"}
+    # The checks read bodies as sent, which the test transport does not decompress: ask for
+    # them plain (the gzip-compressed map has tests of its own).
+    headers = {"Accept-Encoding": "identity"}
+    if case.method != "GET":
+        headers["Authorization"] = f"Token {editor_token}"
     case.call_and_validate(headers=headers)

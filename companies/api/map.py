@@ -23,6 +23,7 @@ from companies.search.params import clean_cities
 
 from .schema import errors
 from .serializers import CityListField
+from .views import _search_errors
 
 
 class MapParamsSerializer(serializers.Serializer):
@@ -90,6 +91,7 @@ class MapView(APIView):
         parameters=[MapParamsSerializer],
         responses={200: MapSerializer, **errors(400, 429)},
     )
+    @_search_errors
     def get(self, request):
         params = MapParamsSerializer(data={"city": request.query_params.getlist("city")})
         params.is_valid(raise_exception=True)
