@@ -47,10 +47,12 @@ def test_the_map_api_refuses_bad_cities(client):
     assert response.status_code == 400 and "city" in response.json()
 
 
-def test_a_city_that_grows_past_the_limit_when_normalised_is_a_400(client):
-    # 60 ligatures fit the parameter's length, but their normalised key ("fi" each) does not.
-    response = client.get("/api/map/", {"city": "\ufb01" * 60})
-    assert response.status_code == 400 and response.json()["code"] == "invalid_search"
+@pytest.mark.parametrize("url", ["/api/map/", "/api/search/", "/explore/", "/search/feed/"])
+def test_a_city_that_grows_past_the_limit_when_normalised_is_still_a_city(client, url):
+    # 60 ligatures fit the length limit; their normalised key ("fi" each) is longer, and
+    # simply matches no company.
+    response = client.get(url, {"q": "parking", "city": "\ufb01" * 60})
+    assert response.status_code == 200
 
 
 def test_the_map_api_is_in_the_schema(client):
@@ -85,9 +87,7 @@ def test_a_search_on_the_map_page_lists_and_rings_its_results(demo_companies, cl
 
 
 @pytest.mark.parametrize("url", ["/explore/", "/explore/map.png", "/search/feed/"])
-@pytest.mark.parametrize(
-    "params", [{"q": "\x00"}, {"q": "a" * 1000}, {"city": "x" * 500}, {"city": "\ufb01" * 60}]
-)
+@pytest.mark.parametrize("params", [{"q": "\x00"}, {"q": "a" * 1000}, {"city": "x" * 500}])
 def test_bad_searches_are_400(client, url, params):
     assert client.get(url, {"q": "parking", **params}).status_code == 400
 

@@ -54,12 +54,17 @@ def _clean(text, what, max_length, when_empty):
 
 
 def clean_cities(cities):
-    """The cities' ``text_key``s, sorted and once each: what filters compare."""
-    keys = tuple(sorted({text_key(city) for city in cities if city and city.strip()}))
+    """The cities' ``text_key``s, sorted and once each: what filters compare.
+
+    The length limit is the model's, on the name as given: normalising may lengthen it (a
+    ligature becomes two letters), which must not turn an acceptable name into a refusal.
+    """
+    cities = [city for city in cities if city and city.strip()]
+    if any(len(city) > MAX_CITY_LENGTH for city in cities):
+        raise InvalidSearch(f"A city name has at most {MAX_CITY_LENGTH} characters.")
+    keys = tuple(sorted({text_key(city) for city in cities}))
     if len(keys) > MAX_CITIES:
         raise InvalidSearch(f"Filter by at most {MAX_CITIES} cities.")
-    if any(len(key) > MAX_CITY_LENGTH for key in keys):
-        raise InvalidSearch(f"A city name has at most {MAX_CITY_LENGTH} characters.")
     return keys
 
 
