@@ -18,7 +18,7 @@ from .feeds import search_url
 from .map_image import CLUSTER_COLOURS, hex_colour
 from .map_image import render as render_image
 from .models import Company
-from .search.landscape import map_data
+from .search import map_snapshot
 from .search.params import InvalidSearch, clean_cities, clean_query
 from .search.ranking import search_companies
 from .search.store import StoreIncompatible, StoreUnavailable
@@ -53,16 +53,16 @@ def explore(request):
         query, keys, cities = _map_request(request)
     except InvalidSearch as exc:
         return render(request, "companies/explore.html", {**context, "error": str(exc)}, status=400)
-    data = map_data()
+    clusters = map_snapshot.clusters()
     hits = _results(query, cities)
     context.update(
         query=query,
         city=cities[0] if cities else "",
         clusters=[
             {**cluster, "colour": hex_colour(cluster["id"])}
-            for cluster in sorted(data["clusters"], key=lambda c: -c["size"])
+            for cluster in sorted(clusters, key=lambda c: -c["size"])
         ],
-        company_count=len(data["points"]),
+        company_count=sum(cluster["size"] for cluster in clusters),
         hits=hits,
         cities=_cities(),
         image_url=search_url("companies:explore-image", query, cities),
@@ -96,10 +96,10 @@ def explore_image(request):
         query, keys, cities = _map_request(request)
     except InvalidSearch as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
-    data = map_data()
+    data = map_snapshot.map_data()
     dimmed = set()
     if keys:
-        inside = {point["id"] for point in map_data(keys)["points"]}
+        inside = {point["id"] for point in map_snapshot.map_data(keys)["points"]}
         dimmed = {point["id"] for point in data["points"]} - inside
     hits = _results(query, cities) or []
     body = render_image(data, dimmed=dimmed, highlighted=[hit.company.pk for hit in hits])

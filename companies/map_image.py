@@ -39,7 +39,7 @@ def to_pixels(values):
 
 
 def render(data, *, dimmed=frozenset(), highlighted=()):
-    """PNG bytes of the map ``data`` (as ``landscape.map_data`` gives it): companies in
+    """PNG bytes of the map ``data`` (as ``map_snapshot.map_data`` gives it): companies in
     ``dimmed`` greyed, ``highlighted`` ones ringed."""
     pixels = np.full((SIZE, SIZE, 3), BACKGROUND, dtype=np.uint8)
     points = data["points"]

@@ -521,3 +521,21 @@ class MapCluster(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class MapSnapshot(models.Model):
+    """The whole map as ``/api/map/`` serves it, encoded ahead (``search/map_snapshot.py``).
+
+    One row, replaced whole. Encoding a large map takes longer than a request may, so it is
+    stored with the map's fingerprint at the time: any process, even one just started, serves
+    it at once, and knows whether it is still the map of now.
+    """
+
+    fingerprint = models.CharField(max_length=100)
+    gzipped = models.BinaryField(help_text="The JSON answer, gzip-compressed.")
+    etag = models.CharField(max_length=40)
+    seconds = models.FloatField(default=0, help_text="How long encoding it took.")
+    encoded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"map {self.fingerprint} ({len(self.gzipped)} bytes gzipped)"

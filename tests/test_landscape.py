@@ -9,7 +9,8 @@ import pytest
 from companies.models import Company, MapCluster, MapPoint
 from companies.search import landscape, layout
 from companies.search.engines import get_store
-from companies.search.landscape import build_landscape, map_data
+from companies.search.landscape import build_landscape
+from companies.search.map_snapshot import map_data
 from tests.factories import make_company
 
 pytestmark = pytest.mark.django_db

@@ -3,22 +3,17 @@
 The positions are computed ahead (``companies/search/landscape.py``) and read from the database.
 The answer is JSON encoded in one step (no serializer per point: 50,000 of them) and
 gzip-compressed for clients that accept it; the serializers below only document it. The whole
-map's encodings are kept per process until the map's fingerprint changes (one aggregate query
-per request), and its ETag answers a client that has it already with a 304.
+map is encoded ahead and kept (``companies/search/map_snapshot.py``), and its ETag answers a
+client that has it already with a 304.
 """
-
-import hashlib
-import json
-import threading
 
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
-from django.utils.text import compress_string
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.views import APIView
 
-from companies.search.landscape import fingerprint, map_data
+from companies.search.map_snapshot import Encoded, map_data, whole_map
 from companies.search.params import clean_cities
 
 from .schema import errors
@@ -53,28 +48,6 @@ class MapSerializer(serializers.Serializer):
     clusters = MapClusterSerializer(many=True)
 
 
-class Encoded:
-    """A map as JSON, gzip-compressed and plain, with its ETag."""
-
-    def __init__(self, data):
-        self.plain = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-        self.gzipped = compress_string(self.plain)
-        self.etag = f'"{hashlib.sha256(self.plain).hexdigest()[:32]}"'
-
-
-_whole = {"fingerprint": None, "encoded": None}
-_whole_lock = threading.Lock()
-
-
-def whole_map():
-    """The whole map encoded, from this process's copy while the map is unchanged."""
-    current = fingerprint()
-    with _whole_lock:
-        if _whole["fingerprint"] != current:
-            _whole.update(fingerprint=current, encoded=Encoded(map_data()))
-        return _whole["encoded"]
-
-
 class MapView(APIView):
     permission_classes = [permissions.AllowAny]  # read-only: other methods are 405
 
@@ -96,7 +69,7 @@ class MapView(APIView):
         params = MapParamsSerializer(data={"city": request.query_params.getlist("city")})
         params.is_valid(raise_exception=True)
         keys = clean_cities(params.validated_data["city"])
-        encoded = Encoded(map_data(keys)) if keys else whole_map()
+        encoded = Encoded.of(map_data(keys)) if keys else whole_map()
         if encoded.etag in request.headers.get("If-None-Match", ""):
             response = HttpResponseNotModified()
         elif "gzip" in request.headers.get("Accept-Encoding", ""):

@@ -1,7 +1,8 @@
 """The map of every searchable company, kept in the database so pages and the API load it at once.
 
 - ``build_landscape`` lays out every point of the live index (``layout.compute``), names the
-  clusters (``market_words``) and stores positions (``MapPoint``) and clusters (``MapCluster``).
+  clusters (``market_words``) and stores positions (``MapPoint``) and clusters (``MapCluster``),
+  then the map encoded as ``/api/map/`` serves it (``map_snapshot``).
   The import and ``manage.py landscape`` run it.
 - ``place_points`` puts companies just indexed where their nearest neighbours are, without a
   new layout. Indexing calls it right after writing their points, while their rows are locked
@@ -17,16 +18,15 @@ before a company changed, leaves that company's newer position alone.
 
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Max, Sum
 
 from companies.models import Company, IndexStatus, MapCluster, MapPoint
 
-from . import layout, market_words
+from . import layout, map_snapshot, market_words
 from .engines import get_store
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ def build_landscape(progress=None):
         if cluster in names
     ]
     written, skipped = _store_layout(computed, clusters)
+    say("Encoding the map")
+    map_snapshot.refresh()
     return LandscapeReport(written, len(clusters), len(skipped), time.monotonic() - started)
 
 
@@ -126,7 +128,7 @@ def _store_layout(computed, clusters):
 
 def _write(points):
     """Insert or replace ``points``: rounded as ``/api/map/`` serves them (so reading needs no
-    rounding), each stamped with when it was written (for ``fingerprint``)."""
+    rounding), each stamped with when it was written (for ``map_snapshot.fingerprint``)."""
     points = list(points)
     now = time.time_ns() % WRITTEN_MODULUS
     for n, point in enumerate(points):
@@ -220,34 +222,3 @@ def repair_landscape():
             # Every company on the map went (deleted or hidden): nothing to place by.
             transaction.on_commit(build_landscape, robust=True)
         return placed
-
-
-def fingerprint():
-    """What changes whenever the map shown does: how many searchable companies are on it and the
-    sum of when their positions were written (a move, an addition, a removal or a company hidden
-    behind the signals' back each change it), and the clusters. One aggregate query."""
-    points = MapPoint.objects.filter(company__searchable=True).aggregate(
-        n=Count("pk"), written=Sum("written")
-    )
-    clusters = MapCluster.objects.aggregate(n=Count("pk"), last=Max("id"))
-    return (points["n"], points["written"] or 0, clusters["n"], clusters["last"])
-
-
-def map_data(city_keys=()):
-    """``{"points": [...], "clusters": [...]}`` of every searchable company on the map (in
-    ``city_keys`` if given), rounded to a tenth of a map unit (the map is ``layout.SCALE``
-    wide). A cluster's size counts the points listed."""
-    rows = MapPoint.objects.filter(company__searchable=True)
-    if city_keys:
-        rows = rows.filter(company__city_key__in=city_keys)
-    rows = rows.values_list("company_id", "x", "y", "cluster")
-    points = [
-        {"id": pk, "x": x, "y": y, "cluster": cluster} for pk, x, y, cluster in rows.iterator(5000)
-    ]
-    sizes = Counter(point["cluster"] for point in points)
-    clusters = [
-        {"id": c.id, "label": c.label, "size": sizes[c.id], "x": round(c.x, 1), "y": round(c.y, 1)}
-        for c in MapCluster.objects.all()
-        if sizes[c.id]
-    ]
-    return {"points": points, "clusters": clusters}

@@ -207,6 +207,8 @@
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     var placed = [];
+    var controls = controlsBox();
+    state.labelBoxes = placed;
     var ordered = state.clusterList.slice().sort(function (a, b) { return b.size - a.size; });
     ordered.forEach(function (cluster) {
       var at = toScreen(cluster.x, cluster.y);
@@ -214,10 +216,12 @@
       at[0] = Math.min(Math.max(at[0], w / 2 + 4), state.width - w / 2 - 4); // wholly in view
       var box = [at[0] - w / 2, at[1] - 10, w, 20];
       if (box[0] + w < 0 || box[0] > state.width || box[1] + 20 < 0 || box[1] > state.height) return;
-      var overlaps = placed.some(function (o) {
-        return box[0] < o[0] + o[2] && o[0] < box[0] + box[2] && box[1] < o[1] + o[3] && o[1] < box[1] + box[3];
-      });
-      if (overlaps) return;
+      if (controls && overlap(box, controls)) {
+        box[0] = controls[0] - w - 4; // moved left of the zoom buttons, or left out
+        at[0] = box[0] + w / 2;
+        if (box[0] < 4) return;
+      }
+      if (placed.some(function (o) { return overlap(box, o); })) return;
       placed.push(box);
       ctx.fillStyle = "rgba(255,255,255,0.86)";
       ctx.beginPath();
@@ -226,6 +230,18 @@
       ctx.fillStyle = "#1d2330";
       ctx.fillText(cluster.label, at[0], at[1] + 1);
     });
+  }
+
+  function overlap(a, b) {
+    return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+  }
+
+  // Where the zoom buttons sit over the canvas ([x, y, w, h]), so no label is drawn under them.
+  function controlsBox() {
+    var zoom = stage.querySelector(".map-zoom");
+    if (!zoom || zoom.hidden) return null;
+    var r = zoom.getBoundingClientRect(), c = canvas.getBoundingClientRect();
+    return [r.left - c.left - 4, r.top - c.top - 4, r.width + 8, r.height + 8];
   }
 
   function drawHighlights(size) {

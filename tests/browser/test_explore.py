@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from companies.models import Company
-from companies.search.landscape import map_data
+from companies.search.map_snapshot import map_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -139,6 +139,14 @@ def test_on_a_phone_the_map_fills_the_width(new_context, screenshot):
     box = page.locator("#map-stage canvas").bounding_box()
     assert box["width"] > 340 and box["x"] >= 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # Labels are drawn, and none under the zoom buttons (their box, relative to the canvas).
+    labels = page.evaluate("window.exploreMap.state.labelBoxes")
+    zoom = page.locator("#map-stage .map-zoom").bounding_box()
+    zx, zy = zoom["x"] - box["x"], zoom["y"] - box["y"]
+    assert len(labels) >= 4
+    for x, y, w, h in labels:
+        apart = x + w <= zx or zx + zoom["width"] <= x or y + h <= zy or zy + zoom["height"] <= y
+        assert apart, (x, y, w, h, zoom)
     screenshot(page, "explore-phone")
 
 
