@@ -60,7 +60,7 @@ def test_a_process_serves_the_stored_encoding_without_encoding_again(small_map, 
 def test_a_large_map_just_changed_is_served_as_it_was_while_encoded_anew(
     small_map, client, monkeypatch
 ):
-    monkeypatch.setattr(map_snapshot, "INLINE_SECONDS", -1)  # as if every encoding were slow
+    monkeypatch.setattr(map_snapshot, "INLINE_POINTS", 5)  # as if the six points were many
     before, data = served(client)
     added = make_company("Curbside Spaces", description="Reserve a parking spot downtown.")
     assert added.pk not in {point["id"] for point in data["points"]}
@@ -78,7 +78,7 @@ def test_a_large_map_just_changed_is_served_as_it_was_while_encoded_anew(
 def test_a_process_with_an_outdated_stored_encoding_serves_it_and_catches_up(
     small_map, client, monkeypatch
 ):
-    monkeypatch.setattr(map_snapshot, "INLINE_SECONDS", -1)
+    monkeypatch.setattr(map_snapshot, "INLINE_POINTS", 5)
     current, _ = served(client)
     MapSnapshot.objects.update(fingerprint="outdated", etag='"old"')
     monkeypatch.setattr(map_snapshot, "_copy", map_snapshot._Copy())  # a process just started

@@ -7,7 +7,7 @@ map's ``fingerprint`` at the time, and every process keeps the last one it serve
 compares the fingerprint of now (one aggregate query) with its copy's:
 
 - the same: the copy is served;
-- changed, on a map that encodes quickly (the last encoding took under ``INLINE_SECONDS``):
+- changed, on a small map (at most ``INLINE_POINTS`` points, which encode in milliseconds):
   it is encoded now, so a small site always serves the map of now;
 - changed, on a large map: the previous encoding is served and a new one is made in a thread
   of its own (stale-while-revalidate). One request sees the map of a moment before, as the
@@ -33,8 +33,10 @@ from companies.models import MapCluster, MapPoint, MapSnapshot
 
 logger = logging.getLogger(__name__)
 
-# A changed map whose last encoding took less than this is encoded in the request.
-INLINE_SECONDS = 0.05
+# A changed map of at most this many points is encoded in the request (a few tens of
+# milliseconds at most); a larger one in the background. A count, not a timing, so that what a
+# request serves does not depend on how busy the machine is.
+INLINE_POINTS = 5000
 
 
 def fingerprint():
@@ -46,6 +48,11 @@ def fingerprint():
     )
     clusters = MapCluster.objects.aggregate(n=Count("pk"), last=Max("id"))
     return f"{points['n']}:{points['written'] or 0}:{clusters['n']}:{clusters['last']}"
+
+
+def _points(fingerprint):
+    """How many points the map of ``fingerprint`` has (its first part)."""
+    return int(fingerprint.split(":", 1)[0])
 
 
 def map_data(city_keys=()):
@@ -123,7 +130,7 @@ def whole_map():
         encoded = _stored(current, encoded) or encoded
     if encoded is not None and encoded.fingerprint == current:
         return encoded
-    if encoded is None or encoded.seconds < INLINE_SECONDS:
+    if encoded is None or _points(current) <= INLINE_POINTS:
         return refresh()
     _refresh_in_background()
     return encoded
