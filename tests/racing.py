@@ -7,6 +7,7 @@ is the value that field must end with; the racing happens between the fields, th
 creates and the searchable toggles of the same companies.
 """
 
+import json
 import random
 import threading
 import time
@@ -19,7 +20,7 @@ from django.db import connection, transaction
 from django.test import Client
 
 from companies.models import Company, CompanyGone, MapCluster, MapPoint
-from companies.search import indexing, landscape
+from companies.search import indexing, landscape, map_snapshot
 from companies.search.engines import get_store
 from companies.search.query import search_companies, similar_companies
 
@@ -306,6 +307,11 @@ def _assert_map_follows(rows, points):
         MapPoint.objects.values_list("company_id", flat=True)
     )
     assert not missing, f"searchable companies off the map: {sorted(missing)}"
+    # What /api/map/ serves, once its encoding has caught up, is the map in the database.
+    map_snapshot.whole_map()
+    map_snapshot.wait_for_refresh(timeout=60)
+    served = json.loads(map_snapshot.whole_map().plain)
+    assert served == map_snapshot.map_data(), "/api/map/ does not serve the map of now"
 
 
 def _similar(company):
