@@ -27,7 +27,8 @@ Builds run at a lower priority than the measurements, in processes of their own.
 
 Storage settings (companies/search/storage.py): ``fp32-ram`` float vectors loaded in memory (the
 former default); ``fp32-disk`` float vectors memory-mapped; ``int8-ram``/``int8-disk`` an int8
-copy of the whole-company vectors in memory, the float ones loaded or memory-mapped.
+copy of the whole-company vectors in memory, the float ones loaded or memory-mapped;
+``int8-disk-fp16`` as ``int8-disk`` with the float vectors stored at half precision.
 """
 
 import argparse
@@ -69,6 +70,7 @@ STORAGES = {
     "fp32-disk": {"quantization": "none", "on_disk": True},
     "int8-ram": {"quantization": "int8", "on_disk": False},
     "int8-disk": {"quantization": "int8", "on_disk": True},
+    "int8-disk-fp16": {"quantization": "int8", "on_disk": True, "datatype": "float16"},
 }
 
 

@@ -378,6 +378,8 @@ COMPANY_SEARCH = {
     "QUANTIZATION": env_choice("QDRANT_QUANTIZATION", ("int8", "none"), "int8"),
     # Original float vectors memory-mapped from their files instead of held in memory.
     "VECTORS_ON_DISK": env_bool("QDRANT_VECTORS_ON_DISK", True),
+    # The original vectors at float32 or float16 (half the files and mapped memory).
+    "VECTOR_DATATYPE": env_choice("QDRANT_VECTOR_DATATYPE", ("float32", "float16"), "float32"),
     # Candidates the HNSW search keeps; unset, the engine's default.
     "HNSW_EF": env_positive_int("QDRANT_HNSW_EF"),
     # With int8: candidates rescored with the originals, as a multiple of those asked for.

@@ -1,4 +1,5 @@
-"""How vectors are stored (QDRANT_QUANTIZATION, QDRANT_VECTORS_ON_DISK, QDRANT_HNSW_EF): the
+"""How vectors are stored (QDRANT_QUANTIZATION, QDRANT_VECTORS_ON_DISK, QDRANT_VECTOR_DATATYPE,
+QDRANT_HNSW_EF): the
 settings reach the creation of every index on both engines, each engine's searches read it so
 (int8 copy searched, float vectors rescoring), and an index stored that way answers as one of
 float vectors in memory does. A rebuild moves an existing index from one storage to the other.
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.django_db
 FLOAT_IN_MEMORY = VectorStorage(quantization="none", on_disk=False)
 # A threshold of 1 KiB builds the graph and the int8 copy even for the demo's few points.
 INT8_ON_DISK = VectorStorage(quantization="int8", on_disk=True, indexing_threshold_kb=1)
+HALF_ON_DISK = replace(INT8_ON_DISK, datatype="float16")
 ENGINES = {
     "edge": lambda path, storage: EdgeStore(path, name="companies", storage=storage),
     "qdrant-client": lambda path, storage: QdrantServerStore.for_local_path(
@@ -61,9 +63,13 @@ def rankings(store, exact=False):
 
 def test_the_settings_make_the_storage(settings):
     settings.COMPANY_SEARCH = search_settings(
-        QUANTIZATION="none", VECTORS_ON_DISK=False, HNSW_EF=64, QUANTIZATION_OVERSAMPLING=3.0
+        QUANTIZATION="none",
+        VECTORS_ON_DISK=False,
+        HNSW_EF=64,
+        QUANTIZATION_OVERSAMPLING=3.0,
+        VECTOR_DATATYPE="float16",
     )
-    assert vector_storage() == VectorStorage("none", False, 64, 3.0)
+    assert vector_storage() == VectorStorage("none", False, 64, 3.0, "float16")
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))
@@ -81,10 +87,30 @@ def test_an_int8_on_disk_index_answers_as_the_float_one_in_memory(tmp_path, demo
         compact.close()
 
 
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_half_precision_vectors_answer_as_float_ones(tmp_path, demo_points, engine):
+    reference = filled(engine, tmp_path / "float", FLOAT_IN_MEMORY, demo_points[0])
+    half = filled(engine, tmp_path / "half", HALF_ON_DISK, demo_points[0])
+    try:
+        expected, got = rankings(reference, exact=True), rankings(half)
+        # Cosines a few ten-thousandths off may swap two companies scored alike, no more.
+        for key, ids in expected.items():
+            assert len(got[key]) == len(ids) and len(set(got[key]) ^ set(ids)) <= 2, key
+            assert got[key][:3] == ids[:3], key
+    finally:
+        reference.close()
+        half.close()
+
+
 @pytest.mark.parametrize("quantization", ["int8", "none"])
 @pytest.mark.parametrize("on_disk", [True, False])
-def test_edge_creates_each_shard_as_the_settings_say(settings, tmp_path, quantization, on_disk):
-    settings.COMPANY_SEARCH = search_settings(QUANTIZATION=quantization, VECTORS_ON_DISK=on_disk)
+@pytest.mark.parametrize("datatype", ["float32", "float16"])
+def test_edge_creates_each_shard_as_the_settings_say(
+    settings, tmp_path, quantization, on_disk, datatype
+):
+    settings.COMPANY_SEARCH = search_settings(
+        QUANTIZATION=quantization, VECTORS_ON_DISK=on_disk, VECTOR_DATATYPE=datatype
+    )
     store = EdgeStore(tmp_path, name="companies")
     try:
         store.ensure_index(index_metadata())
@@ -101,12 +127,19 @@ def test_edge_creates_each_shard_as_the_settings_say(settings, tmp_path, quantiz
         else:
             assert "quantization_config" not in vectors[DENSE]
         assert "quantization_config" not in vectors[SENTENCES]  # only ever rescores
+        assert vectors[DENSE].get("datatype", "float32") == datatype
+        assert vectors[SENTENCES].get("datatype", "float32") == datatype
 
 
 @pytest.mark.parametrize("quantization", ["int8", "none"])
 @pytest.mark.parametrize("on_disk", [True, False])
-def test_qdrant_client_creates_each_collection_as_the_settings_say(settings, quantization, on_disk):
-    settings.COMPANY_SEARCH = search_settings(QUANTIZATION=quantization, VECTORS_ON_DISK=on_disk)
+@pytest.mark.parametrize("datatype", ["float32", "float16"])
+def test_qdrant_client_creates_each_collection_as_the_settings_say(
+    settings, quantization, on_disk, datatype
+):
+    settings.COMPANY_SEARCH = search_settings(
+        QUANTIZATION=quantization, VECTORS_ON_DISK=on_disk, VECTOR_DATATYPE=datatype
+    )
     client = RecordingClient(location=":memory:")
     store = QdrantServerStore(client, "companies", embedded=True)
     try:
@@ -125,6 +158,8 @@ def test_qdrant_client_creates_each_collection_as_the_settings_say(settings, qua
         else:
             assert dense.quantization_config is None
         assert sentences.quantization_config is None
+        half = models.Datatype.FLOAT16 if datatype == "float16" else None
+        assert dense.datatype == sentences.datatype == half
     assert live[DENSE].on_disk is on_disk  # as the collection reports itself
 
 

@@ -9,6 +9,9 @@ into its own collection config (when a generation is created: a first index or
   with the original float vectors.
 - ``on_disk``: the original float vectors (whole-company and sentences) stay in their files,
   memory-mapped, read on demand; with int8 in memory only rescoring reads them.
+- ``datatype="float16"``: the original vectors (whole-company and sentences) are stored at half
+  precision: half the files, and half the memory they take when mapped or loaded. Rescoring
+  then reads cosines a few ten-thousandths off the float32 ones.
 - ``hnsw_ef``: how many candidates the graph search keeps (more: better recall, slower).
 
 bench/store_scale.py measures what each costs and gains (docs/performance.md).
@@ -20,6 +23,7 @@ from .conf import search_setting
 from .plan import DENSE, Nearest
 
 QUANTIZATIONS = ("int8", "none")
+DATATYPES = ("float32", "float16")
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class VectorStorage:
     on_disk: bool = True
     hnsw_ef: int = None  # None: the engine's default
     oversampling: float = 2.0
+    datatype: str = "float32"
     # Below this size (KiB of vectors) a segment is searched as it is, without graph or int8
     # copy; None: the engine's default. Only lowered to build them on a few points (tests).
     indexing_threshold_kb: int = None
@@ -35,6 +40,10 @@ class VectorStorage:
     @property
     def quantized(self):
         return self.quantization == "int8"
+
+    @property
+    def half_precision(self):
+        return self.datatype == "float16"
 
 
 def vector_storage():
@@ -44,6 +53,7 @@ def vector_storage():
         on_disk=search_setting("VECTORS_ON_DISK"),
         hnsw_ef=search_setting("HNSW_EF"),
         oversampling=search_setting("QUANTIZATION_OVERSAMPLING"),
+        datatype=search_setting("VECTOR_DATATYPE"),
     )
 
 

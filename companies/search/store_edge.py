@@ -91,12 +91,14 @@ class EdgeStore(CompanyStore):
     def _create_generation(self, metadata):
         folder = f"{self.name}_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         size, memory = metadata["dimension"], _memory(self.storage)
+        datatype = edge.VectorStorageDatatype.Float16 if self.storage.half_precision else None
         config = edge.EdgeConfig(
             vectors={
                 DENSE: edge.EdgeVectorParams(
                     size=size,
                     distance=edge.Distance.Cosine,
                     memory=memory,
+                    datatype=datatype,
                     quantization_config=_quantization(self.storage),
                 ),
                 # Only ever used to rescore candidates: no HNSW graph, no int8 copy needed.
@@ -104,6 +106,7 @@ class EdgeStore(CompanyStore):
                     size=size,
                     distance=edge.Distance.Cosine,
                     memory=memory,
+                    datatype=datatype,
                     multivector_config=edge.MultiVectorConfig(
                         comparator=edge.MultiVectorComparator.MaxSim
                     ),

@@ -108,6 +108,7 @@ class QdrantServerStore(CompanyStore):
     def _create_generation(self, metadata):
         name = f"{self.alias}_{datetime.now(UTC):%Y%m%d%H%M%S%f}"
         size, on_disk = metadata["dimension"], self.storage.on_disk
+        datatype = models.Datatype.FLOAT16 if self.storage.half_precision else None
         self.client.create_collection(
             name,
             vectors_config={
@@ -115,6 +116,7 @@ class QdrantServerStore(CompanyStore):
                     size=size,
                     distance=models.Distance.COSINE,
                     on_disk=on_disk,
+                    datatype=datatype,
                     quantization_config=_quantization(self.storage),
                 ),
                 # Only ever used to rescore candidates: no HNSW graph, no int8 copy needed.
@@ -122,6 +124,7 @@ class QdrantServerStore(CompanyStore):
                     size=size,
                     distance=models.Distance.COSINE,
                     on_disk=on_disk,
+                    datatype=datatype,
                     multivector_config=models.MultiVectorConfig(
                         comparator=models.MultiVectorComparator.MAX_SIM
                     ),
