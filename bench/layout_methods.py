@@ -228,9 +228,11 @@ def render(path, xy, labels, title, size=900, margin=24):
 
 
 def pictures(method, xy, sectors, products, name):
+    """``{method}-{name}.png``, and with products, one sector alone coloured by product."""
     OUT.mkdir(parents=True, exist_ok=True)
-    base = f"{method}-{name}"
-    render(OUT / f"{base}.png", xy, sectors, f"{method}, {name}, by sector")
+    base = f"{method}-{name.replace(' ', '-').replace(',', '')}"
+    colours = "sector" if products is not None else "the site's cluster"
+    render(OUT / f"{base}.png", xy, sectors, f"{method}, {name}, by {colours}")
     if products is not None:
         zoomed = sectors == list(SECTORS).index(ZOOMED)
         render(
@@ -284,7 +286,7 @@ def main():
         for method in methods:
             timing, xy = run(method, vectors_path, workdir)
             figures = quality(vectors, xy, sectors, products, args.sample)
-            pictures(method, xy, sectors, products, name.replace(" ", "-").replace(",", ""))
+            pictures(method, xy, sectors, products, name)
             rows.append((method, timing, figures))
             print(f"  {method}: {timing['seconds']:.1f} s", file=sys.stderr)
     report(rows, name, min(args.sample, len(vectors)))
