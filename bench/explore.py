@@ -63,6 +63,16 @@ def set_up_django(workdir, database_url):
         Company.objects.all().delete()
 
 
+def parts(row):
+    """``(sector, things, users)`` of a synthetic company, read back from its tags and words:
+    the directions its vector is made of (``things`` and ``users``: at most one each)."""
+    sector = next(s for s in SECTORS if any(t in row["alt"] for t in SECTORS[s]["tags"]))
+    words = row["description"].lower()
+    things = [t for t in SECTORS[sector]["things"] if t in words][:1]
+    users = [u for u in SECTORS[sector]["users"] if u in words][:1]
+    return sector, things, users
+
+
 class Vectors:
     """Deterministic vectors of synthetic companies: sector + product + users + noise."""
 
@@ -76,10 +86,7 @@ class Vectors:
         return self.directions[key]
 
     def of(self, row):
-        sector = next(s for s in SECTORS if any(t in row["alt"] for t in SECTORS[s]["tags"]))
-        words = row["description"].lower()
-        things = [t for t in SECTORS[sector]["things"] if t in words][:1]
-        users = [u for u in SECTORS[sector]["users"] if u in words][:1]
+        sector, things, users = parts(row)
         vector = self.direction(sector, 1.0) + self.rng.normal(size=DIMENSION) * 0.55
         for key in things + users:
             vector = vector + self.direction(key, 0.6)
