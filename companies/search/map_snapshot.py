@@ -97,11 +97,9 @@ class Encoded:
 
     @classmethod
     def of(cls, data, fingerprint=""):
-        started = time.monotonic()
         plain = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
         etag = f'"{hashlib.sha256(plain).hexdigest()[:32]}"'
-        gzipped = gzip.compress(plain, compresslevel=6, mtime=0)
-        return cls(gzipped, etag, fingerprint, seconds=time.monotonic() - started)
+        return cls(gzip.compress(plain, compresslevel=6, mtime=0), etag, fingerprint)
 
     @property
     def plain(self):
@@ -143,9 +141,8 @@ def refresh():
         if _copy.encoded is not None and _copy.encoded.fingerprint == current:
             return _copy.encoded
         started = time.monotonic()
-        data = map_data()
-        encoded = Encoded.of(data, current)
-        encoded.seconds = time.monotonic() - started  # reading included
+        encoded = Encoded.of(map_data(), current)
+        encoded.seconds = time.monotonic() - started  # reading the positions included
         _keep(encoded)
         _store(encoded)
         return encoded
