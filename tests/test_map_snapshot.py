@@ -84,6 +84,7 @@ def test_a_process_with_an_outdated_stored_encoding_serves_it_and_catches_up(
     monkeypatch.setattr(map_snapshot, "_copy", map_snapshot._Copy())  # a process just started
     assert served(client)[0] == '"old"'
     assert wait_for(lambda: served(client)[0] == current)
+    # Stored before this process serves it, so no wait for the background thread is needed.
     assert MapSnapshot.objects.get().fingerprint == map_snapshot.fingerprint()
 
 

@@ -143,8 +143,8 @@ def refresh():
         started = time.monotonic()
         encoded = Encoded.of(map_data(), current)
         encoded.seconds = time.monotonic() - started  # reading the positions included
+        _store(encoded)  # first: once a process serves an encoding, it is the stored one too
         _keep(encoded)
-        _store(encoded)
         return encoded
 
 
