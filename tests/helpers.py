@@ -185,13 +185,18 @@ def production_env(tmp_path, **variables):
 
 class RecordingClient(QdrantClient):
     """qdrant-client's local mode, keeping the keyword arguments of every collection it creates
-    (``created``) before creating it for real: what the store asks of a server, checked
-    without one."""
+    (``created``) and the schema of every payload index it is asked for (``indexed``) before
+    doing it for real: what the store asks of a server, checked without one."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.created = []
+        self.indexed = {}  # payload field: the schema asked for its index
 
     def create_collection(self, collection_name, **kwargs):
         self.created.append(kwargs)
         return super().create_collection(collection_name, **kwargs)
+
+    def create_payload_index(self, collection_name, field_name, field_schema=None, **kwargs):
+        self.indexed[field_name] = field_schema
+        return super().create_payload_index(collection_name, field_name, field_schema, **kwargs)

@@ -15,9 +15,9 @@ import pytest
 from qdrant_client import models
 
 from companies.models import text_key
-from companies.search import embedding, keywords, store_qdrant
+from companies.search import embedding, keywords, store_edge, store_qdrant
 from companies.search.indexing import index_metadata
-from companies.search.plan import DENSE, SENTENCES, rank_plan
+from companies.search.plan import DENSE, INTEGER_FIELDS, KEYWORD_FIELDS, SENTENCES, rank_plan
 from companies.search.ranking import ranking_requests
 from companies.search.storage import VectorStorage, vector_storage
 from companies.search.store_edge import EdgeStore
@@ -85,6 +85,27 @@ def test_an_int8_on_disk_index_answers_as_the_float_one_in_memory(tmp_path, demo
     finally:
         reference.close()
         compact.close()
+
+
+def test_an_opening_shard_reads_ahead_what_it_loads_and_not_the_vectors(tmp_path, demo_points):
+    store = filled("edge", tmp_path, INT8_ON_DISK, demo_points[0])
+    expected = rankings(store)
+    shard = tmp_path / store.live_target()
+    store.close()
+    files = {path: path.stat().st_size for path in shard.rglob("*") if path.is_file()}
+    loaded = {
+        path: size
+        for path, size in files.items()
+        if any(part in str(path.relative_to(shard)) for part in store_edge.LOADED_AT_OPENING)
+    }
+    assert any(path.name == "quantized.data" for path in loaded)  # the int8 copy
+    assert not any("vector_storage-sentences" in str(path) for path in loaded)
+    assert store_edge.read_ahead(shard) == sum(loaded.values())
+    reopened = EdgeStore(tmp_path, name="companies", storage=INT8_ON_DISK)
+    try:
+        assert rankings(reopened) == expected
+    finally:
+        reopened.close()
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))
@@ -161,6 +182,30 @@ def test_qdrant_client_creates_each_collection_as_the_settings_say(
         half = models.Datatype.FLOAT16 if datatype == "float16" else None
         assert dense.datatype == sentences.datatype == half
     assert live[DENSE].on_disk is on_disk  # as the collection reports itself
+
+
+def test_both_engines_index_keyword_terms_for_lookup_only(tmp_path):
+    """Terms are only matched by value: no range index, which an opening store would rebuild
+    in memory (most of the opening time at scale, docs/performance.md)."""
+    store = EdgeStore(tmp_path, name="companies")
+    try:
+        store.ensure_index(index_metadata())
+        schema = store._handle(store.live_target()).info().payload_schema
+    finally:
+        store.close()
+    assert set(schema) == set(KEYWORD_FIELDS + INTEGER_FIELDS)
+    for field in INTEGER_FIELDS:
+        assert (schema[field].params.lookup, schema[field].params.range) == (True, False)
+
+    client = RecordingClient(location=":memory:")
+    store = QdrantServerStore(client, "companies", embedded=False)  # as with a server
+    try:
+        store.ensure_index(index_metadata())
+    finally:
+        store.close()
+    assert set(client.indexed) == set(KEYWORD_FIELDS + INTEGER_FIELDS)
+    for field in INTEGER_FIELDS:
+        assert (client.indexed[field].lookup, client.indexed[field].range) == (True, False)
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))

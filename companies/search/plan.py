@@ -14,6 +14,9 @@ SPARSE = "keywords"
 RANKED_PAYLOAD = ("city", "city_name")
 # Payload fields with an index: filters and facets run on them.
 KEYWORD_FIELDS = ("city", "city_name", "name_key")
+# Only ever matched by value, so their index is a lookup table without the range index, which
+# is built in memory each time a store opens and took most of the opening time at scale
+# (docs/performance.md).
 INTEGER_FIELDS = ("terms",)
 
 

@@ -152,7 +152,12 @@ class QdrantServerStore(CompanyStore):
         present = set(self.client.get_collection(name).payload_schema or {})
         for fields, schema in (
             (KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
-            (INTEGER_FIELDS, models.PayloadSchemaType.INTEGER),
+            (
+                INTEGER_FIELDS,
+                models.IntegerIndexParams(
+                    type=models.IntegerIndexType.INTEGER, lookup=True, range=False
+                ),
+            ),
         ):
             for field in fields:
                 if field not in present:
