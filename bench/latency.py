@@ -107,11 +107,11 @@ def bare_costs(env, batches, city):
 
 class Site:
     """One gunicorn serving the site's code (or a baseline checkout's) on its own copy of the
-    prepared data, with a kept-alive connection."""
+    prepared data (or with ``env``), with a kept-alive connection."""
 
-    def __init__(self, name, root, workdir, threads):
+    def __init__(self, name, root, workdir, threads, env=None):
         self.name = name
-        env = site_env(workdir, EMBEDDING_THREADS=str(threads))
+        env = env or site_env(workdir, EMBEDDING_THREADS=str(threads))
         self.port = free_port()
         self.server = serve(
             env,

@@ -11,17 +11,18 @@ a Zipf vocabulary of 30,000; a city from bench/data.py's Zipf spread. Each store
 under var/bench/scale-<size>-<storage>/ (through the store interface, then optimized as an
 import does) and reused.
 
-Each is then measured in a fresh process (so memory and opening are what a starting site
-pays): seconds to open and answer a first query, the store part of a hybrid search (candidates
-by meaning and keywords, rescoring by best sentence, fusion; limit 200 as the site asks) with a
-filter on the busiest city and without, recall@10 of each against the same request by exact
-float search of the same points, and the process's resident memory (anonymous and file-mapped)
-over what it held before opening the store (read before the exact searches, which read every
-float vector); and one query embedding, the model's part of a search, timed in the same
-conditions. With ``--site``, bench/data.py's companies (ids 1..N, as the points') are imported
-once into a SQLite database per size and gunicorn serves the site over each store: seconds
-from starting it to its first search answered, /api/search/ p50 with and without a city filter,
-the worker's RSS.
+Each is then measured in a fresh process (so memory and opening are what a starting site pays):
+seconds to open and answer a first query (and, in a process before, the same without the store's
+read-ahead of the files a shard loads: "plain", as Edge opens a shard by itself), the store part
+of a hybrid search (candidates by meaning and keywords, rescoring by best sentence, fusion;
+limit 200 as the site asks) with a filter on the busiest city and without, recall@10 of each
+against the same request by exact float search of the same points, and the process's resident
+memory (anonymous and file-mapped) over what it held before opening the store (read before the
+exact searches, which read every float vector); and one query embedding, the model's part of a
+search, timed in the same conditions. With ``--site``, bench/data.py's companies (ids 1..N, as
+the points') are imported once into a SQLite database per size (``import_companies --no-index``,
+streamed) and gunicorn serves the site over each store: seconds from starting it to its first
+search answered, /api/search/ p50 with and without a city filter, the worker's RSS.
 
 Builds run at a lower priority than the measurements, in processes of their own.
 
@@ -49,15 +50,12 @@ from bench.common import (  # noqa: E402
     BENCH_VAR,
     ROOT,
     distinct_queries,
-    free_port,
     percentiles,
     rss_mib,
-    serve,
     site_env,
-    worker_pid,
 )
 from bench.data import CITIES, generate, zipf_weights  # noqa: E402
-from bench.latency import timed_requests  # noqa: E402
+from bench.latency import Site, timed_requests  # noqa: E402
 
 DIMENSION = 384
 THEMES, TOPICS = 60, 2000
@@ -146,7 +144,6 @@ def build(size, storage):
     """The store of ``size`` synthetic companies with ``storage`` (once; its build figures)."""
     from companies.models import text_key
     from companies.search.indexing import index_metadata
-    from companies.search.storage import VectorStorage
     from companies.search.store import IndexPoint
     from companies.search.store_edge import EdgeStore
 
@@ -156,9 +153,7 @@ def build(size, storage):
         return json.loads(done.read_text())
     shutil.rmtree(folder, ignore_errors=True)
     print(f"Building {size:,} companies with {storage} in {folder} (once)...", flush=True)
-    store = EdgeStore(
-        folder / "qdrant", name="companies", storage=VectorStorage(**STORAGES[storage])
-    )
+    store = EdgeStore(folder / "qdrant", name="companies", storage=_vector_storage(storage))
     store.ensure_index(index_metadata())
     synthetic = Synthetic()
     started = time.perf_counter()
@@ -208,21 +203,13 @@ def measure(size, storage, queries, hnsw_ef, oversampling):
     from dataclasses import replace
 
     from companies.models import text_key
-    from companies.search.plan import RankRequest
-    from companies.search.ranking import CANDIDATES, FUSION
-    from companies.search.storage import VectorStorage
     from companies.search.store_edge import EdgeStore
 
     pairs = Synthetic().queries(queries + 20)
     city = text_key(CITIES[0])
-    requests = [
-        RankRequest(
-            dense=dense, terms=terms, limit=CANDIDATES * 2, candidates=CANDIDATES, fusion=FUSION
-        )
-        for dense, terms in pairs
-    ]
+    requests = [_rank_request(dense, terms) for dense, terms in pairs]
     before = memory()
-    storage_config = VectorStorage(**STORAGES[storage], hnsw_ef=hnsw_ef, oversampling=oversampling)
+    storage_config = _vector_storage(storage, hnsw_ef=hnsw_ef, oversampling=oversampling)
     started = time.perf_counter()
     store = EdgeStore(
         store_folder(size, storage) / "qdrant", name="companies", storage=storage_config
@@ -259,6 +246,41 @@ def measure(size, storage, queries, hnsw_ef, oversampling):
     return figures
 
 
+def _rank_request(dense, terms):
+    """The store part of a hybrid search, as the site asks it."""
+    from companies.search.plan import RankRequest
+    from companies.search.ranking import CANDIDATES, FUSION
+
+    return RankRequest(
+        dense=dense, terms=terms, limit=CANDIDATES * 2, candidates=CANDIDATES, fusion=FUSION
+    )
+
+
+def _vector_storage(storage, **options):
+    from companies.search.storage import VectorStorage
+
+    return VectorStorage(**STORAGES[storage], **options)
+
+
+def open_without_read_ahead(size, storage):
+    """In this (fresh) process: seconds to open the store and answer a first query as Edge
+    opens a shard by itself, without the store's read-ahead of the files it loads."""
+    from companies.search import store_edge
+
+    store_edge.read_ahead = lambda folder: 0
+    dense, terms = Synthetic().queries(1)[0]
+    started = time.perf_counter()
+    store = store_edge.EdgeStore(
+        store_folder(size, storage) / "qdrant",
+        name="companies",
+        storage=_vector_storage(storage),
+    )
+    store.rank(_rank_request(dense, terms))
+    opened = time.perf_counter() - started
+    store.close()
+    return {"open_plain_s": opened}
+
+
 def embed_p50(count):
     """Median ms of one query embedding (the model's part of every search but keyword ones),
     in the same conditions as the store's timings."""
@@ -292,13 +314,13 @@ DATABASE = """
 import sys, django
 django.setup()
 from django.core.management import call_command
-from companies.importing import import_companies
+from django.db.models import Max, Min
 from companies.models import Company, IndexStatus
 call_command("migrate", verbosity=0)
-result = import_companies(open(sys.argv[1], "rb").read())
-assert min(result.company_ids) == 1 and max(result.company_ids) == len(result.company_ids)
+call_command("import_companies", sys.argv[1], no_index=True)  # streamed, as the site imports
+ids = Company.objects.aggregate(first=Min("pk"), last=Max("pk"))
+assert ids["first"] == 1 and ids["last"] == Company.objects.count() == int(sys.argv[2])
 Company.objects.update(index_status=IndexStatus.INDEXED)
-print(len(result.company_ids))
 """
 
 
@@ -316,7 +338,7 @@ def prepare_database(size, storage):
         for record in generate(size):
             f.write(json.dumps(record) + "\n")
     env = site_env_for(size, storage)
-    command = [sys.executable, "-c", DATABASE, str(data)]
+    command = [sys.executable, "-c", DATABASE, str(data), str(size)]
     subprocess.run(command, env=env, cwd=ROOT, check=True, preexec_fn=lower)
     data.unlink()
     done.write_text("ok")
@@ -327,23 +349,21 @@ def measure_site(size, storage, queries):
     search answered, API search p50 without and with a city filter (distinct queries, one at a
     time, as bench/latency.py), and the worker's RSS after."""
     prepare_database(size, storage)
-    port = free_port()
     started = time.perf_counter()
-    server = serve(site_env_for(size, storage), port, ready="/api/search/?q=first+search")
+    site = Site("site", ROOT, None, None, env=site_env_for(size, storage))
     figures = {"start_s": time.perf_counter() - started}
     try:
         pool = distinct_queries(2 * queries + 20)
-        timed_requests(port, "/api/search/", [{"q": q} for q in pool[:20]])
+        timed_requests([site], "/api/search/", [{"q": q} for q in pool[:20]])
         for label, extra, batch in (
             ("all", {}, pool[20 : 20 + queries]),
             ("city", {"city": "London"}, pool[20 + queries :]),
         ):
-            samples = timed_requests(port, "/api/search/", [{"q": q, **extra} for q in batch])
+            params = [{"q": q, **extra} for q in batch]
+            samples = timed_requests([site], "/api/search/", params)["site"]
             figures[f"api_{label}"] = percentiles(samples)["p50"]
-        figures["web_rss_mib"] = rss_mib(worker_pid(server.pid))
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        figures["web_rss_mib"] = site.stop()
     return figures
 
 
@@ -371,6 +391,9 @@ def main():
     )
     parser.add_argument("--build", nargs=2, metavar=("SIZE", "STORAGE"), help=argparse.SUPPRESS)
     parser.add_argument("--measure", nargs=2, metavar=("SIZE", "STORAGE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--open-plain", nargs=2, metavar=("SIZE", "STORAGE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     env = site_env(BENCH_VAR)
     os.environ.update(env)
@@ -379,6 +402,9 @@ def main():
     django.setup()
     if args.build:
         build(int(args.build[0]), args.build[1])
+        return
+    if args.open_plain:
+        print(json.dumps(open_without_read_ahead(int(args.open_plain[0]), args.open_plain[1])))
         return
     if args.measure:
         size, storage = int(args.measure[0]), args.measure[1]
@@ -422,11 +448,17 @@ def lower():
 
 
 def measure_apart(size, storage, args):
-    """``measure`` in a process of its own."""
+    """``open_without_read_ahead``, then ``measure``, each in a process of its own."""
     command = [sys.executable, __file__, "--measure", str(size), storage]
     command += ["--queries", str(args.queries), "--oversampling", str(args.oversampling)]
     if args.hnsw_ef:
         command += ["--hnsw-ef", str(args.hnsw_ef)]
+    plain = run_apart([sys.executable, __file__, "--open-plain", str(size), storage])
+    return {**plain, **run_apart(command)}
+
+
+def run_apart(command):
+    """The figures a process of this script prints last (JSON)."""
     result = subprocess.run(
         command, cwd=ROOT, env=site_env(BENCH_VAR), capture_output=True, text=True
     )
@@ -437,7 +469,7 @@ def measure_apart(size, storage, args):
 
 def header(site):
     text = (
-        f"{'size':>9} {'storage':<10}{'build s':>8}{'disk MiB':>9}{'open s':>7}"
+        f"{'size':>9} {'storage':<10}{'build s':>8}{'disk MiB':>9}{'open s':>7}{'plain':>6}"
         f"{'store p50':>10}{'+city':>6}{'recall':>7}{'+city':>6}{'store RSS':>10}{'anon/file':>10}"
     )
     text += f"{'embed p50':>10}"
@@ -447,7 +479,7 @@ def header(site):
 def row(size, storage, f, site):
     text = (
         f"{size:>9,} {storage:<10}{f['load_s'] + f['optimize_s']:>8.0f}{f['disk_mib']:>9.0f}"
-        f"{f['open_s']:>7.2f}{f['p50_all']:>10.1f}{f['p50_city']:>6.1f}{f['recall_all']:>7.3f}"
+        f"{f['open_s']:>7.2f}{f['open_plain_s']:>6.1f}{f['p50_all']:>10.1f}{f['p50_city']:>6.1f}{f['recall_all']:>7.3f}"
         f"{f['recall_city']:>6.3f}{f['rss_mib']:>10.0f}"
         + f"{f['anon_mib']:.0f}/{f['file_mib']:.0f}".rjust(10)
         + f"{f['embed_p50']:>10.1f}"
