@@ -523,7 +523,22 @@ class MapCluster(models.Model):
         return self.label
 
 
-class MapSnapshot(models.Model):
+class Snapshot(models.Model):
+    """A table of one row (pk 1) holding something built ahead, replaced whole."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def replace(cls, **fields):
+        """Make ``fields`` the one row. A DatabaseError propagates: callers keep the row as a
+        cache, and log it."""
+        with transaction.atomic():
+            if not cls.objects.filter(pk=1).update(**fields):
+                cls.objects.bulk_create([cls(pk=1, **fields)], ignore_conflicts=True)
+
+
+class MapSnapshot(Snapshot):
     """The whole map as ``/api/map/`` serves it, encoded ahead (``search/map_snapshot.py``).
 
     One row, replaced whole. Encoding a large map takes longer than a request may, so it is
@@ -539,3 +554,21 @@ class MapSnapshot(models.Model):
 
     def __str__(self):
         return f"map {self.fingerprint} ({len(self.gzipped)} bytes gzipped)"
+
+
+class VocabularySnapshot(Snapshot):
+    """The words, cities and names query understanding reads (``search/vocabulary.py``), built
+    ahead and stored.
+
+    One row, replaced whole. Building it reads every searchable company (seconds per 100,000),
+    so it is stored with the companies' signature at the time: a process just started, or one
+    that sees a change another process has already read, loads it instead of building it.
+    """
+
+    fingerprint = models.CharField(max_length=100)
+    gzipped = models.BinaryField(help_text="The vocabulary as JSON, gzip-compressed.")
+    seconds = models.FloatField(default=0, help_text="How long building it took.")
+    built_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"vocabulary {self.fingerprint} ({len(self.gzipped)} bytes gzipped)"

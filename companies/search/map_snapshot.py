@@ -26,7 +26,7 @@ import threading
 import time
 from collections import Counter
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.db.models import Count, Max, Sum
 
 from companies.models import MapCluster, MapPoint, MapSnapshot
@@ -181,11 +181,7 @@ def _store(encoded):
         "seconds": encoded.seconds,
     }
     try:
-        with transaction.atomic():
-            if not MapSnapshot.objects.filter(pk=1).update(**fields):
-                MapSnapshot.objects.bulk_create(
-                    [MapSnapshot(pk=1, **fields)], ignore_conflicts=True
-                )
+        MapSnapshot.replace(**fields)
     except DatabaseError:
         logger.warning("Could not store the map encoding", exc_info=True)
 

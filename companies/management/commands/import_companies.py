@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from companies.import_stream import Checkpoint, count_records, read_records
 from companies.importing import ImportFileError, RowWriter
 from companies.progress import progress_bar
+from companies.search import vocabulary
 from companies.search.conf import search_setting
 from companies.search.indexing import index_companies, optimize_index
 from companies.search.landscape import build_landscape
@@ -98,6 +99,12 @@ class Command(BaseCommand):
             f"{totals['unchanged']} unchanged, {totals['rejected']} rejected"
         )
         self.stdout.write(f"Database: {summary}.")
+        building = time.monotonic()
+        words = vocabulary.refresh()
+        self.stdout.write(
+            f"Query vocabulary: {len(words.words)} words, {len(words.cities)} cities, stored "
+            f"for the site's processes in {time.monotonic() - building:.1f}s."
+        )
         if not no_index:
             optimizing = time.monotonic()
             optimize_index()
