@@ -66,3 +66,28 @@ def test_query_and_document_vectors_are_normalised_and_related():
     unrelated = np.array(embed_query("a chocolate cake recipe"))
     assert len(doc) == 384 and abs(np.linalg.norm(doc) - 1) < 1e-5
     assert query @ doc > 0.6 > unrelated @ doc + 0.4
+
+
+def test_documents_reach_the_model_by_token_count_and_come_back_in_order(monkeypatch):
+    """Sorted by tokens, not characters: a batch is padded to its longest text in tokens."""
+    from companies.search import embedding
+
+    texts = [
+        "Xq7zvb Kj9wpl Rtz4mn",  # few characters, many word pieces
+        "We sell shoes and hats to all of you in a big shop",  # more characters, fewer pieces
+        "A",
+        "Fintech",
+    ]
+    model = embedding.get_model()
+    counts = dict(zip(texts, embedding._token_counts(model, texts)))
+    assert counts[texts[0]] > counts[texts[1]] and len(texts[0]) < len(texts[1])
+    seen = []
+    real_embed = model.embed
+    monkeypatch.setattr(
+        model, "embed", lambda batch, **kw: seen.extend(batch) or real_embed(batch, **kw)
+    )
+    vectors = embed_documents(texts)
+    assert [counts[text] for text in seen] == sorted(counts.values())
+    for text, vector in zip(texts, vectors):
+        [alone] = [v.tolist() for v in real_embed([text])]
+        assert np.allclose(vector, alone, atol=1e-5)

@@ -1,5 +1,7 @@
 """The text embedding model: one fastembed instance per process, created on first use."""
 
+import copy
+import functools
 import os
 import threading
 
@@ -60,17 +62,37 @@ def dimension():
 def embed_documents(texts):
     """Vectors (lists of floats) for ``texts``, in order.
 
-    The model sees them sorted by length, so each of its batches pads little: measured 1.3x
-    the throughput of the same texts in their given order (bench/indexing.py).
+    The model sees them sorted by their number of tokens, so each of its batches (padded to its
+    longest text) pads little: sorted by characters instead, a batch computed a fifth more
+    tokens than it holds, and embedding took about 11% longer (bench/indexing.py).
     """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    model = get_model()
+    tokens = _token_counts(model, texts)
+    order = sorted(range(len(texts)), key=tokens.__getitem__)
     vectors = [None] * len(texts)
-    embedded = get_model().embed(
-        [texts[i] for i in order], batch_size=search_setting("EMBED_BATCH_SIZE")
-    )
+    embedded = model.embed([texts[i] for i in order], batch_size=search_setting("EMBED_BATCH_SIZE"))
     for i, vector in zip(order, embedded):
         vectors[i] = vector.tolist()
     return vectors
+
+
+def _token_counts(model, texts):
+    """How many tokens of each of ``texts`` the model reads (its tokenizer, unpadded); their
+    lengths in characters for a model whose tokenizer is not where fastembed keeps it."""
+    counter = _unpadded_tokenizer(model)
+    if counter is None:
+        return [len(text) for text in texts]
+    return [len(encoding.ids) for encoding in counter.encode_batch(list(texts))]
+
+
+@functools.lru_cache(maxsize=2)
+def _unpadded_tokenizer(model):
+    tokenizer = getattr(getattr(model, "model", None), "tokenizer", None)
+    if tokenizer is None or not hasattr(tokenizer, "no_padding"):
+        return None
+    tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def normalized_mean(vectors):

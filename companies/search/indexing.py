@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
 
-from django.db import transaction
-from django.db.models import Case, CharField, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from companies.models import Company, IndexStatus, name_key, text_key
@@ -125,6 +125,8 @@ def index_companies(pks, *, force=False, batch_size=None, progress=None):
 
 # What indexing reads of a row: its text, and which version of it that text is.
 ROW_FIELDS = ("pk", "version", "searchable", "index_status", "indexed_hash", "index_error")
+# What marking a row indexed writes, after the key it is found by (``_record_indexed``).
+INDEXED = ("id", "index_status", "index_error", "indexed_at", "indexed_hash")
 
 
 def _index_batch(pks, *, force, only_next=False, attempts=3):
@@ -197,13 +199,14 @@ def _lock_rows(rows):
     writer that saves a newer version meanwhile either committed first (the row is not returned:
     its own indexing follows) or waits until this transaction ends.
     """
-    rows = list(rows)
-    if not rows:
+    read = {row.pk: row.version for row in rows}
+    if not read:
         return []
-    same_version = reduce(or_, (Q(pk=row.pk, version=row.version) for row in rows))
-    return list(
-        Company.objects.select_for_update().filter(same_version).only(*ROW_FIELDS).order_by("pk")
-    )
+    # One id list, compared by version here: a hundred ``Q(pk=…, version=…)`` alternatives
+    # cost more to compile than to run (bench/indexing.py). A row at a newer version is locked
+    # too, harmlessly: its own indexing waits for this transaction, as it would anyway.
+    locked = Company.objects.select_for_update().filter(pk__in=read).only(*ROW_FIELDS)
+    return [row for row in locked.order_by("pk") if row.version == read[row.pk]]
 
 
 def _gone(pks, rows, locked):
@@ -251,19 +254,30 @@ def make_points(companies, hashes):
 
 
 def _record_indexed(pks, hashes=None):
-    """Mark rows ``pks`` indexed (with ``hashes``: as indexed now with those hashes), a few
-    hundred per statement. Called with the rows locked at the version whose points were written.
-    """
-    for start in range(0, len(pks), 200):
-        chunk = pks[start : start + 200]
-        fields = {"index_status": IndexStatus.INDEXED, "index_error": ""}
-        if hashes is not None:
-            fields["indexed_at"] = timezone.now()
-            fields["indexed_hash"] = Case(
-                *(When(pk=pk, then=Value(hashes[pk])) for pk in chunk),
-                output_field=CharField(),
+    """Mark rows ``pks`` indexed (with ``hashes``: as indexed now with those hashes). Called
+    with the rows locked at the version whose points were written."""
+    if hashes is None:
+        for start in range(0, len(pks), 500):
+            Company.objects.filter(pk__in=pks[start : start + 500]).update(
+                index_status=IndexStatus.INDEXED, index_error=""
             )
-        Company.objects.filter(pk__in=chunk).update(**fields)
+        return
+    if not pks:
+        return
+    # One statement run per row: a ``Case``/``When`` over hundreds of ids cost more to compile
+    # than the embedding of a few of them (bench/indexing.py).
+    meta = Company._meta
+    column = {name: connection.ops.quote_name(meta.get_field(name).column) for name in INDEXED}
+    sql = (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)} SET "
+        + ", ".join(f"{column[name]} = %s" for name in INDEXED[1:])
+        + f" WHERE {column['id']} = %s"
+    )
+    now = meta.get_field("indexed_at").get_db_prep_value(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql, [(IndexStatus.INDEXED.value, "", now, hashes[pk], pk) for pk in pks]
+        )
 
 
 def _record_removed(pks):
