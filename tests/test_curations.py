@@ -157,6 +157,36 @@ def test_counts_beyond_the_listed_keyword_matches_stay_exact(demo_companies, far
     assert in_city.count == next(f.count for f in curated.facets if f.value == far_away.city)
 
 
+def test_pages_beyond_the_listed_keyword_matches_are_those_of_the_whole_ranking(
+    demo_companies, far_away, monkeypatch
+):
+    """Past the listed keyword matches a page reads rows only up to itself; it is still the
+    page of the whole ranking: companies the index has but the database hides are skipped
+    (however many come first), pinned ones lead with their own scores, hidden ones are gone."""
+    everything = search_companies("software", mode="keyword", limit=100).hits
+    assert len(everything) > 24
+    monkeypatch.setattr(ranking, "MAX_MATCHES", 24)
+    listed = everything[:24]
+    # Left in the index (no signal), out of the database's searchable companies.
+    lagging = [hit.company.pk for hit in listed[:7]] + [listed[12].company.pk]
+    Company.objects.filter(pk__in=lagging).update(searchable=False)
+    pinned = listed[20]
+    curate("software", pinned=[far_away.pk, pinned.company.pk], hidden=[listed[9].company.pk])
+    expected = [far_away.pk, pinned.company.pk] + [
+        hit.company.pk
+        for hit in listed
+        if hit.company.pk not in {*lagging, listed[9].company.pk, pinned.company.pk}
+    ]
+    for limit in (1, 3, 100):
+        pages = [
+            search_companies("software", mode="keyword", limit=limit, offset=offset)
+            for offset in range(0, len(expected), limit)
+        ]
+        assert [pk for page in pages for pk in ids(page.hits)] == expected
+    first = search_companies("software", mode="keyword", limit=2).hits
+    assert first[1].score == pinned.score and first[0].pinned and first[1].pinned
+
+
 def test_the_database_fallback_applies_curations(demo_companies, far_away):
     plain = search_database(QUERY, limit=100)
     hidden = plain.hits[0].company.pk

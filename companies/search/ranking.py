@@ -102,23 +102,26 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
     requests = ranking_requests(query, dense, terms, city_keys, scope)
     # Only stopwords in keyword mode: nothing to look for (but what editors pinned).
     ranked, *filtered = store.rank_batch(requests) if dense is not None or terms else [[]]
-    about, loose = about_the_query(Matches.of(ranked), name_key(query), dense is not None)
-    matches = about.curated(rule)
-    loose = loose.without(rule.hidden | matches.pinned)
-    counts, names = matches.city_counts()
-    for key, name in scope_names.items():
-        names.setdefault(key, name)
-    shown = matches.in_cities(city_keys)
-    count = len(shown)
-    page = matches.hits(shown[offset : offset + limit], query_stems)
-    room = offset + limit - count  # the page where the matches end shows the looser ones after
-    related = loose.hits(loose.in_cities(city_keys)[:room]) if 0 < room <= limit else []
+    related = []
     if dense is None and terms and len(ranked) == requests[0].limit and not scope:
         # More keyword matches than are listed: the index counts them all, the page comes from
-        # the filtered ranking.
+        # the filtered ranking, and only the rows up to the page are read.
+        matches, page = _page_of(
+            filtered[0] if city_keys else ranked, offset, limit, query_stems, rule, city_keys
+        )
         counts, names, count = _keyword_counts(store, terms, city_keys, matches, rule)
-        if city_keys:
-            page = _page_of(filtered[0], offset, limit, query_stems, rule, city_keys)
+    else:
+        about, loose = about_the_query(Matches.of(ranked), name_key(query), dense is not None)
+        matches = about.curated(rule)
+        loose = loose.without(rule.hidden | matches.pinned)
+        counts, names = matches.city_counts()
+        for key, name in scope_names.items():
+            names.setdefault(key, name)
+        shown = matches.in_cities(city_keys)
+        count = len(shown)
+        page = matches.hits(shown[offset : offset + limit], query_stems)
+        room = offset + limit - count  # the page where the matches end shows looser ones after
+        related = loose.hits(loose.in_cities(city_keys)[:room]) if 0 < room <= limit else []
     return SearchResults(
         query=query,
         mode=mode,
@@ -204,8 +207,24 @@ def _keyword_counts(store, terms, city_keys, matches, rule):
 
 
 def _page_of(ranked, offset, limit, query_stems, rule, city_keys):
-    matches = Matches.of(ranked).curated(rule)
-    return matches.hits(matches.in_cities(city_keys)[offset : offset + limit], query_stems)
+    """``(matches, page)`` of ``ranked`` under ``rule``, reading rows only as far as the page.
+
+    The matches read are a prefix of those of the whole ranking (with every pinned company),
+    so the page is the one the whole ranking gives: a thousand rows cost more to read than
+    the rest of a keyword search (bench/latency.py).
+    """
+    ranked = total_order(ranked)
+    wanted = offset + limit
+    size = wanted + len(rule.hidden) + len(rule.pinned) if rule else wanted
+    while True:
+        head = ranked[:size]
+        if rule:
+            head += [point for point in ranked[size:] if point.id in rule.pinned]
+        matches = Matches.of(head).curated(rule)
+        shown = matches.in_cities(city_keys)
+        if len(shown) >= wanted or size >= len(ranked):
+            return matches, matches.hits(shown[offset:wanted], query_stems)
+        size *= 2
 
 
 def similar_companies(company, *, limit=5, cities=()):
