@@ -11,7 +11,8 @@ possible; the site sorts each batch by tokens), the fastest counting as raw; "si
 whole import command in a throwaway database and store: validation, database writes,
 embedding, BM25, Qdrant Edge upserts, index-state updates, and the steps after the rows
 (query vocabulary, optimize, map layout), which it also prints apart.
-Peak RSS is each process's own high-water mark.
+Peak RSS is each process's own high-water mark; "padding" is the tokens the model computes
+(each batch padded to its longest text) per token the texts hold.
 """
 
 import argparse
@@ -54,11 +55,18 @@ orders = (
     ("sorted", sorted(texts, key=len)),
     ("tokens", sorted(texts, key=tokens.__getitem__)),
 )
+size = search_setting("EMBED_BATCH_SIZE")
 for label, ordered in orders:
     if label not in {orders_wanted!r}:
         continue
+    # Tokens the model computes (each batch padded to its longest) per token the texts hold.
+    padded = sum(
+        len(ordered[i : i + size]) * max(tokens[t] for t in ordered[i : i + size])
+        for i in range(0, len(ordered), size)
+    )
+    result["padding " + label] = padded / sum(tokens[t] for t in ordered)
     started = time.perf_counter()
-    for _ in model.embed(ordered, batch_size=search_setting("EMBED_BATCH_SIZE")):
+    for _ in model.embed(ordered, batch_size=size):
         pass
     result[label] = time.perf_counter() - started
 print(json.dumps(result))
@@ -146,12 +154,12 @@ def main():
         f"{args.count:,} synthetic companies, {raw['texts']:,} texts embedded "
         f"({raw['texts'] / args.count:.1f} per company), {os.cpu_count()} cores"
     )
-    print(f"{'':<36}{'companies/s':>12}{'seconds':>10}{'peak RSS MiB':>14}")
+    print(f"{'':<36}{'companies/s':>12}{'seconds':>10}{'peak RSS MiB':>14}{'padding':>9}")
     for label in args.raw:
         seconds = raw[label]
         print(
             f"{'raw TextEmbedding.embed, ' + label:<36}{args.count / seconds:>12.1f}"
-            f"{seconds:>10.1f}{raw_rss:>14.0f}"
+            f"{seconds:>10.1f}{raw_rss:>14.0f}{raw['padding ' + label]:>9.2f}"
         )
     print(
         f"{'site: import_companies (whole cmd)':<36}{site_rate:>12.1f}{site_seconds:>10.1f}"

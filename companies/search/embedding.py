@@ -63,8 +63,8 @@ def embed_documents(texts):
     """Vectors (lists of floats) for ``texts``, in order.
 
     The model sees them sorted by their number of tokens, so each of its batches (padded to its
-    longest text) pads little: sorted by characters instead, a batch computed a fifth more
-    tokens than it holds, and embedding took about 11% longer (bench/indexing.py).
+    longest text) pads almost nothing; sorted by characters, it computed about a fifth more
+    tokens than the texts hold, and was that much slower (bench/indexing.py prints both).
     """
     model = get_model()
     tokens = _token_counts(model, texts)
