@@ -38,7 +38,7 @@ django.setup()
 from companies.importing import clean_row
 from companies.models import Company
 from companies.search.conf import search_setting
-from companies.search.embedding import _token_counts, get_model
+from companies.search.embedding import token_counts, get_model
 from companies.search.indexing import document_sentences
 
 rows = [json.loads(line) for line in open({data!r})]
@@ -49,7 +49,7 @@ list(model.embed(texts[:64]))  # warm-up, as the site's model is warm after its 
 result = {{"texts": len(texts)}}
 # In the given order, and all texts sorted by length: in characters, and in tokens (the least
 # padding any batching can have; counting them is not timed).
-tokens = dict(zip(texts, _token_counts(model, texts)))
+tokens = dict(zip(texts, token_counts(model, texts)))
 orders = (
     ("plain", texts),
     ("sorted", sorted(texts, key=len)),
@@ -165,7 +165,7 @@ def main():
         f"{'site: import_companies (whole cmd)':<36}{site_rate:>12.1f}{site_seconds:>10.1f}"
         f"{site_rss:>14.0f}"
     )
-    print(f"site / best raw throughput: {site_rate / raw_rate:.2f}  (goal >= 0.85)")
+    print(f"site / best raw throughput: {site_rate / raw_rate:.3f}  (goal >= 0.85)")
     print(site_out.strip().splitlines()[-1])
     steps = _steps_after_rows(site_out)
     if steps:
@@ -176,7 +176,7 @@ def main():
         ready = site_seconds - steps.get("map layout", 0)
         print(
             f"search-ready (the whole command less the map layout): {args.count / ready:.1f} "
-            f"companies/s, {ready:.1f}s; / best raw: {raw['seconds'] / ready:.2f}"
+            f"companies/s, {ready:.1f}s; / best raw: {raw['seconds'] / ready:.3f}"
         )
     print(f"best of {args.rounds} alternating rounds each")
     print(

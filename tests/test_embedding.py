@@ -79,7 +79,7 @@ def test_documents_reach_the_model_by_token_count_and_come_back_in_order(monkeyp
         "Fintech",
     ]
     model = embedding.get_model()
-    counts = dict(zip(texts, embedding._token_counts(model, texts)))
+    counts = dict(zip(texts, embedding.token_counts(model, texts)))
     assert counts[texts[0]] > counts[texts[1]] and len(texts[0]) < len(texts[1])
     seen = []
     real_embed = model.embed

@@ -67,7 +67,7 @@ def embed_documents(texts):
     tokens than the texts hold, and was that much slower (bench/indexing.py prints both).
     """
     model = get_model()
-    tokens = _token_counts(model, texts)
+    tokens = token_counts(model, texts)
     order = sorted(range(len(texts)), key=tokens.__getitem__)
     vectors = [None] * len(texts)
     embedded = model.embed([texts[i] for i in order], batch_size=search_setting("EMBED_BATCH_SIZE"))
@@ -76,7 +76,7 @@ def embed_documents(texts):
     return vectors
 
 
-def _token_counts(model, texts):
+def token_counts(model, texts):
     """How many tokens of each of ``texts`` the model reads (its tokenizer, unpadded); their
     lengths in characters for a model whose tokenizer is not where fastembed keeps it."""
     counter = _unpadded_tokenizer(model)
