@@ -8,7 +8,8 @@ For each size (sites are prepared once under var/bench/, see bench/common.py):
    (no cache) plus one store call, timed alone. "vector" is the irreducible minimum (one dense
    nearest-neighbour search, limit 10); "store" is the ranking call the site makes for that
    mode and filter (candidates, rescoring, fusion, the unfiltered ranking for facets; for
-   keyword mode the BM25 ranking of the first page, without the facet counts).
+   keyword mode the BM25 ranking of the companies holding every word, without the facet
+   counts or the looser matches).
    Also timed alone: query understanding (spelling correction and places), part of every
    request's cost, whose goal is to add at most 1 ms at the median.
 2. gunicorn (1 process, 4 threads, DEBUG off) serving the site; a second process (this one)
@@ -55,7 +56,7 @@ import json, sys, time
 import django
 django.setup()
 from companies.models import text_key
-from companies.search import embedding, keywords, ranking as search, understanding
+from companies.search import embedding, keywords, ranking as search, synonyms, understanding
 from companies.search.indexing import open_index
 from companies.search.plan import RankRequest
 
@@ -84,9 +85,11 @@ for label, queries in batches.items():
         timed("embed", embed)
         timed(f"understand {mode}", lambda: understanding.understand(q, mode=mode))
         timed("vector", lambda: store.rank(RankRequest(dense=vector, limit=10, candidates=10)))
+        required = (
+            keywords.required_terms(synonyms.requirements(q)) if mode == "keyword" else None)
         requests = search.ranking_requests(
             q, None if mode == "keyword" else vector,
-            None if mode == "semantic" else keywords.query_terms(q), cities)
+            None if mode == "semantic" else keywords.query_terms(q), cities, required=required)
         timed(f"store {label}", lambda: store.rank_batch(requests))
 print(json.dumps(timings))
 """

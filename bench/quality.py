@@ -254,6 +254,7 @@ def understanding(judged):
 
     place_report(load(PLACE_QUERIES))
     match_sets(judged)
+    match_sets(judged, mode="keyword", lost_too=False)
 
 
 def place_report(places):
@@ -283,18 +284,20 @@ def place_report(places):
     )
 
 
-def match_sets(judged):
-    """The whole match set of each judged query (hybrid): its size and the relevant inside."""
+def match_sets(judged, mode="hybrid", lost_too=True):
+    """The whole match set of each judged query: its size and the relevant inside."""
     import statistics
 
     from companies.search.query import MAX_LIMIT, search_companies
 
     counts, relevant, inside, lost = [], 0, 0, []
     for item in judged:
-        results = search_companies(item["query"], limit=MAX_LIMIT)
+        results = search_companies(item["query"], mode=mode, limit=MAX_LIMIT)
         matched = [hit.company.name for hit in results.hits]
         while len(matched) < results.count:
-            more = search_companies(item["query"], limit=MAX_LIMIT, offset=len(matched)).hits
+            more = search_companies(
+                item["query"], mode=mode, limit=MAX_LIMIT, offset=len(matched)
+            ).hits
             if not more:
                 break
             matched += [hit.company.name for hit in more]
@@ -304,11 +307,11 @@ def match_sets(judged):
         inside += sum(name in matched for name in wanted)
         lost += [f"{item['query']}: {name}" for name in wanted if name not in matched]
     print(
-        f"\nMatch sets of the {len(judged)} judged queries (hybrid): median count "
+        f"\nMatch sets of the {len(judged)} judged queries ({mode}): median count "
         f"{statistics.median(counts)}, mean {statistics.mean(counts):.1f}, max {max(counts)}; "
         f"judged-relevant inside: {inside}/{relevant} = {inside / relevant:.1%}"
     )
-    for line in lost:
+    for line in lost if lost_too else ():
         print(f"  outside: {line}")
 
 

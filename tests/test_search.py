@@ -3,6 +3,7 @@
 import pytest
 
 from companies.models import Company
+from companies.search import keywords
 from companies.search.query import (
     MODES,
     InvalidSearch,
@@ -83,12 +84,13 @@ def test_scores_are_descending(demo_companies):
 @pytest.mark.parametrize("mode", MODES)
 def test_city_filter_returns_only_that_city(demo_companies, mode):
     results = search_companies("rewards for customers", mode=mode, cities=["london"], limit=50)
-    assert results.hits, "London has reward programs"
-    assert {hit.company.city for hit in results.hits} == {"London"}
+    shown = results.hits + results.related
+    assert shown, "London has reward programs"
+    assert {hit.company.city for hit in shown} == {"London"}
     assert results.count == len(results.hits)
 
 
-FACET_QUERIES = ["software", "online banking and payments", "rewards for customers"]
+FACET_QUERIES = ["software", "social media", "rewards for customers"]
 
 
 def every_hit(query, mode, cities=()):
@@ -143,10 +145,57 @@ def test_decomposed_and_full_width_queries_find_the_same(demo_companies, mode):
         unicodedata.normalize("NFD", "café software"), mode=mode, limit=20
     )
     wide = search_companies("ｃａｆé ｓｏｆｔｗａｒｅ", mode=mode, limit=20)
-    expected = [(hit.company.pk, hit.highlight) for hit in plain.hits]
-    assert expected
-    assert [(hit.company.pk, hit.highlight) for hit in decomposed.hits] == expected
-    assert [(hit.company.pk, hit.highlight) for hit in wide.hits] == expected
+
+    def shown(results):
+        return [(hit.company.pk, hit.highlight) for hit in results.hits + results.related]
+
+    assert shown(plain)
+    assert shown(decomposed) == shown(plain)
+    assert shown(wide) == shown(plain)
+
+
+def stored_terms(results):
+    """``{company id: its keyword terms}`` as the index holds them, for the hits and looser ones."""
+    from companies.search.indexing import open_index
+
+    shown = [hit.company.pk for hit in results.hits + results.related]
+    return {pk: set(payload["terms"]) for pk, payload in open_index().payloads(shown).items()}
+
+
+def test_keyword_matches_hold_every_word_and_looser_ones_follow_apart(demo_companies):
+    query = "mobile app"
+    words = [set(keywords.query_terms(word)) for word in query.split()]
+    whole, counts, _ = every_hit(query, "keyword")
+    assert counts == {len(whole)} and 10 < len(whole) < 20
+    first = search_companies(query, mode="keyword", limit=10)
+    assert len(first.hits) == 10 and first.related == []
+    last = search_companies(query, mode="keyword", limit=10, offset=10)
+    terms = stored_terms(last)
+    assert all(all(word <= terms[hit.company.pk] for word in words) for hit in last.hits)
+    assert len(last.hits) + len(last.related) == 10  # the last page is filled by looser ones
+    for hit in last.related:  # each holds one of the words, not both
+        assert sum(word <= terms[hit.company.pk] for word in words) == 1
+    scores = [hit.score for hit in last.related]
+    assert scores == sorted(scores, reverse=True)
+    assert not {hit.company.pk for hit in last.related} & {hit.company.pk for hit in whole}
+
+
+def test_a_stopword_or_a_repeated_word_asks_nothing_more(demo_companies):
+    plain = search_companies("social media", mode="keyword", limit=100)
+    padded = search_companies("the social media of media", mode="keyword", limit=100)
+    assert plain.count > 1 and names(padded) == names(plain) and padded.count == plain.count
+
+
+def test_a_synonym_meets_the_words_it_stands_for(demo_companies):
+    from companies.models import SynonymGroup
+
+    spelled_out = search_companies("venture capital investors", mode="keyword", limit=100)
+    assert search_companies("vc investors", mode="keyword", limit=100).count == 0
+    SynonymGroup.objects.create(terms="vc, venture capital")
+    short = search_companies("vc investors", mode="keyword", limit=100)
+    assert spelled_out.count > 0 and set(names(spelled_out)) <= set(names(short))
+    alone = search_companies("vc", mode="keyword", limit=100)
+    assert short.count < alone.count
 
 
 def test_several_cities_combine(demo_companies):
@@ -179,11 +228,9 @@ def test_facets_of_a_filtered_search_keep_the_other_cities(demo_companies, mode)
 
 @pytest.mark.parametrize("mode", MODES)
 def test_consecutive_pages_neither_repeat_nor_skip(demo_companies, mode):
-    whole = names(search_companies("data analytics", mode=mode, limit=30))
-    pages = [
-        names(search_companies("data analytics", mode=mode, limit=10, offset=o))
-        for o in (0, 10, 20)
-    ]
+    query = "data" if mode == "keyword" else "data analytics"  # 30 matches or more
+    whole = names(search_companies(query, mode=mode, limit=30))
+    pages = [names(search_companies(query, mode=mode, limit=10, offset=o)) for o in (0, 10, 20)]
     assert sum(pages, []) == whole
     assert len(set(whole)) == len(whole) == 30
 

@@ -53,7 +53,7 @@ def indexed(search_store):
 
 
 def test_page_and_api_searches_are_logged_without_who_searched(client, log_on, indexed):
-    page = client.get("/search/", {"q": "  Parking-App! ", "mode": "keyword", "city": "chicago"})
+    page = client.get("/search/", {"q": "  Parking-Spot! ", "mode": "keyword", "city": "chicago"})
     assert page.status_code == 200
     api = client.get(
         "/api/search/", {"q": "cooking", "mode": "semantic"}, HTTP_USER_AGENT="probe/1"
@@ -63,7 +63,7 @@ def test_page_and_api_searches_are_logged_without_who_searched(client, log_on, i
     wait_for(lambda: SearchLog.objects.count() == 3)
 
     by_query = {row.query: row for row in SearchLog.objects.all()}
-    parking = by_query["parking app"]
+    parking = by_query["parking spot"]
     assert (parking.mode, parking.surface, parking.cities) == ("keyword", "page", ["chicago"])
     assert parking.count == 1 and parking.result_ids == [indexed[0].pk]
     assert parking.latency_ms > 0 and parking.offset == 0

@@ -76,12 +76,36 @@ def test_filters_facets_counts_and_payloads(store, demo_points):
         }
         for name in london
     )
-    terms = keywords.query_terms("restaurants")
-    counts = store.city_counts(terms=terms)
-    assert counts["Chicago"] == store.count(cities=("chicago",), terms=terms) > 0
+    required = keywords.required_terms([("restaurants",)])
+    counts = store.city_counts(required=required)
+    assert counts["Chicago"] == store.count(cities=("chicago",), required=required) > 0
     assert store.count() == 259
     payload = next(iter(store.payloads([min(names)]).values()))
     assert set(payload) >= {"city", "city_name", "name_key", "hash", "terms"}
+
+
+def test_required_words_filter_the_points_whose_terms_meet_them(store, demo_points):
+    """Each requirement is met by one of its alternatives, an alternative by all its terms: the
+    same points by ranking, count and facets, as the stored terms say, on both engines."""
+    points, _ = demo_points
+    required = keywords.required_terms([("software",), ("app", "online platform")])
+    assert [len(alternatives) for alternatives in required] == [1, 2]
+    stored = {
+        pk: set(payload["terms"]) for pk, payload in store.payloads(p.id for p in points).items()
+    }
+    expected = {
+        pk
+        for pk, terms in stored.items()
+        if all(any(set(option) <= terms for option in options) for options in required)
+    }
+    only_software = {pk for pk, terms in stored.items() if required[0][0][0] in terms}
+    assert 1 < len(expected) < len(only_software)
+    terms = tuple(sorted({term for options in required for option in options for term in option}))
+    ranked = store.rank(RankRequest(terms=terms, required=required, limit=259))
+    assert {point.id for point in ranked} == expected
+    assert store.count(required=required) == len(expected)
+    assert sum(store.city_counts(required=required).values()) == len(expected)
+    assert store.count(required=()) == 0
 
 
 def test_recommend_excludes_the_point_itself(store, demo_points):
@@ -229,7 +253,7 @@ def test_an_unreachable_server_is_the_fallback_on_pages_and_503_on_the_api(clien
 def test_every_read_answers_the_same_on_both_engines(tmp_path, demo_points):
     points, names = demo_points
     spothero = next(pk for pk, name in names.items() if name == "SpotHero")
-    terms = keywords.query_terms("restaurants software")
+    required = keywords.required_terms([("restaurants", "software"), ("app", "online food")])
     answers = []
     for label, open_engine in ENGINES.items():
         store = open_engine(tmp_path / label)
@@ -240,9 +264,9 @@ def test_every_read_answers_the_same_on_both_engines(tmp_path, demo_points):
             answers.append(
                 (
                     store.count(),
-                    store.count(cities=("chicago", "london"), terms=terms),
-                    store.count(terms=()),
-                    store.city_counts(terms=terms),
+                    store.count(cities=("chicago", "london"), required=required),
+                    store.count(required=()),
+                    store.city_counts(required=required),
                     store.city_counts(cities=("chicago",)),
                     store.payloads([points[0].id, points[1].id, 10**9]),
                     store.point_hashes(),

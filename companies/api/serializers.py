@@ -97,7 +97,10 @@ class SearchParamsSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(
         choices=MODES,
         default=DEFAULT_MODE,
-        help_text="hybrid: meaning and words (default); semantic: meaning only; keyword: BM25.",
+        help_text=(
+            "hybrid: meaning and words (default); semantic: meaning only; keyword: companies "
+            "holding every word, by BM25 (those holding some of them follow in related)."
+        ),
     )
     city = CityListField(
         help_text="Only companies in these cities (case-insensitive); repeat for several.",

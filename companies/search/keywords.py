@@ -88,6 +88,18 @@ def query_terms(text):
     return tuple(sorted(vector.indices.tolist()))
 
 
+def required_terms(requirements):
+    """``synonyms.requirements`` as term ids: per requirement, its phrases' terms (a phrase is
+    met by a company holding all of them). A requirement a phrase of stopwords meets (no terms)
+    asks nothing and is left out, and so is a repeated one ("team teams")."""
+    required = []
+    for phrases in requirements:
+        options = tuple(dict.fromkeys(query_terms(phrase) for phrase in phrases))
+        if all(options) and options not in required:
+            required.append(options)
+    return tuple(required)
+
+
 def stems(text):
     """The stems of the words of ``text`` that count for keyword search, for highlighting."""
     return {stem for match in WORD.finditer(text) if (stem := word_stem(match.group()))}

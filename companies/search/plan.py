@@ -56,6 +56,9 @@ class RankRequest:
     score_threshold: float = None
     fusion: Fusion = Fusion()
     exact: bool = False  # candidates by exact search (the reference recall is measured against)
+    # What every point ranked must contain (``Filter.required``): by keywords alone, what the
+    # query's words require (``keywords.required_terms``).
+    required: tuple = None
 
 
 # Plans ----------------------------------------------------------------------------------------
@@ -63,15 +66,53 @@ class RankRequest:
 
 @dataclass(frozen=True)
 class Filter:
-    """Points in any of ``cities`` (if given), containing any of ``terms`` (if given: an empty
-    tuple matches nothing), other than ``exclude_ids``."""
+    """Points in any of ``cities`` (if given) that meet every requirement of ``required`` (if
+    given: an empty tuple matches nothing), other than ``exclude_ids``.
+
+    A requirement is a tuple of alternatives, one of which the point must hold; an alternative,
+    a tuple of keyword term ids, all of which it must hold: "ev charging" with the synonyms
+    "ev, electric vehicle" is ``(((ev,), (electric, vehicl)), ((charg,),))``.
+    """
 
     cities: tuple = ()
-    terms: tuple = None
+    required: tuple = None
     exclude_ids: tuple = ()
 
     def __bool__(self):
-        return bool(self.cities or self.terms is not None or self.exclude_ids)
+        return bool(self.cities or self.required is not None or self.exclude_ids)
+
+
+@dataclass(frozen=True)
+class HasTerm:
+    """A filter condition: the point holds keyword term ``term``."""
+
+    term: int
+
+
+@dataclass(frozen=True)
+class AllOf:
+    conditions: tuple
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one of ``conditions``: none at all matches nothing."""
+
+    conditions: tuple
+
+
+def required_conditions(required):
+    """A ``Filter.required`` as conditions that must all hold: ``HasTerm``, ``AllOf`` and
+    ``AnyOf``, which each engine writes in its own filter objects."""
+
+    def all_of(terms):
+        return HasTerm(terms[0]) if len(terms) == 1 else AllOf(tuple(map(HasTerm, terms)))
+
+    def any_of(alternatives):
+        options = tuple(all_of(terms) for terms in alternatives)
+        return options[0] if len(options) == 1 else AnyOf(options)
+
+    return [any_of(alternatives) for alternatives in required] if required else [AnyOf(())]
 
 
 @dataclass(frozen=True)
@@ -157,7 +198,7 @@ def rank_plan(request):
     whole-company vector, and by keywords if any) are each scored by the whole-company vector,
     the best sentence and (hybrid) the keywords, and those scores fused (``fusion_query``).
     """
-    query_filter = Filter(cities=request.cities) if request.cities else None
+    query_filter = Filter(cities=request.cities, required=request.required) or None
     sparse = Nearest(SPARSE, sparse_query(request.terms)) if request.terms else None
     if request.dense is None:
         return QueryPlan(query=sparse, limit=request.limit, filter=query_filter)

@@ -1,9 +1,11 @@
 """Search by the index: the three modes, their city facets, and similar companies.
 
 What counts as a match (``count``, facets, how far pages go):
-- ``keyword``: every company containing at least one query term (after stemming and
-  stopwords), ranked by BM25; the first ``MAX_MATCHES`` can be paged through and are counted
-  exactly, beyond that the index counts the rest.
+- ``keyword``: every company containing each word of the query (after stemming and stopwords;
+  a word an editors' synonym group covers, or one of the group's terms), ranked by BM25, as
+  site searches do by default; the first ``MAX_MATCHES`` can be paged through and are counted
+  exactly, beyond that the index counts the rest. The companies holding only some of the words
+  follow the last match, shown apart as looser ones.
 - ``semantic``: among the ``CANDIDATES`` companies nearest to the query by meaning, those whose
   semantic score (similarity to the whole company and to its best sentence, ``plan.Fusion``)
   reaches ``MIN_SCORE``.
@@ -99,7 +101,11 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
     query_stems = keywords.stems(words)
     dense = embedding.embed_query(query) if mode != "keyword" else None
     terms = keywords.query_terms(words) if mode != "semantic" else None
-    requests = ranking_requests(query, dense, terms, city_keys, scope)
+    required = None
+    if dense is None and terms:
+        required = keywords.required_terms(synonyms.requirements(query))
+        terms = tuple(sorted(set(terms).union(*(t for group in required for t in group))))
+    requests = ranking_requests(query, dense, terms, city_keys, scope, required)
     # Only stopwords in keyword mode: nothing to look for (but what editors pinned).
     ranked, *filtered = store.rank_batch(requests) if dense is not None or terms else [[]]
     related = []
@@ -109,7 +115,7 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
         matches, page = _page_of(
             filtered[0] if city_keys else ranked, offset, limit, query_stems, rule, city_keys
         )
-        counts, names, count = _keyword_counts(store, terms, city_keys, matches, rule)
+        counts, names, count = _keyword_counts(store, required, city_keys, matches, rule)
     else:
         about, loose = about_the_query(Matches.of(ranked), name_key(query), dense is not None)
         matches = about.curated(rule)
@@ -121,7 +127,10 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
         count = len(shown)
         page = matches.hits(shown[offset : offset + limit], query_stems)
         room = offset + limit - count  # the page where the matches end shows looser ones after
-        related = loose.hits(loose.in_cities(city_keys)[:room]) if 0 < room <= limit else []
+        if 0 < room <= limit:
+            if required and len(required) > 1:  # by keywords: those holding only some words
+                loose = _holding_some_words(store, requests[0], matches, city_keys, room, rule)
+            related = loose.hits(loose.in_cities(city_keys)[:room], query_stems)
     return SearchResults(
         query=query,
         mode=mode,
@@ -155,13 +164,14 @@ def about_the_query(matches, query_name, by_meaning=True):
     )
 
 
-def ranking_requests(query, dense, terms, city_keys=(), scope=()):
+def ranking_requests(query, dense, terms, city_keys=(), scope=(), required=None):
     """What a search asks the store: one ranking of all its matches, without the city filter
     (but inside ``scope``, the cities a query names).
 
     By meaning (semantic, hybrid): every candidate above ``MIN_SCORE``. By keywords alone: the
-    first ``MAX_MATCHES`` by BM25, and with a city filter also the first ``MAX_MATCHES`` in those
-    cities, used when there are more matches than one ranking lists.
+    first ``MAX_MATCHES`` by BM25 of those that meet ``required``, and with a city filter also
+    the first ``MAX_MATCHES`` in those cities, used when there are more matches than one ranking
+    lists.
     """
     sources = (dense is not None) + bool(terms)
     request = RankRequest(
@@ -173,20 +183,31 @@ def ranking_requests(query, dense, terms, city_keys=(), scope=()):
         candidates=CANDIDATES,
         score_threshold=None if dense is None else MIN_SCORE,
         fusion=FUSION,
+        required=required,
     )
     if dense is None and city_keys and not scope:
         return [request, replace(request, cities=city_keys)]
     return [request]
 
 
-def _keyword_counts(store, terms, city_keys, matches, rule):
+def _holding_some_words(store, request, matches, city_keys, room, rule):
+    """Companies (in ``city_keys``, if any) holding some of the query's words but not all, by
+    BM25: as many as fill the ``room`` the ``matches`` leave on their last page."""
+    cities = city_keys or request.cities
+    wanted = len(matches.in_cities(city_keys)) + room + len(rule.hidden)
+    ranked = store.rank(replace(request, required=None, cities=cities, limit=wanted))
+    left_out = {point.id for point in matches.ranked} | rule.hidden
+    return Matches.of(point for point in ranked if point.id not in left_out)
+
+
+def _keyword_counts(store, required, city_keys, matches, rule):
     """Facets and count of keyword matches beyond those listed, as the index counts them.
 
     The index counts the matches that are neither pinned nor hidden; the pinned ones are
     matches wherever they are (``Matches.curated``), so they are added by their rows.
     """
     curated = tuple(sorted(rule.hidden | matches.pinned))
-    by_name = store.city_counts(terms=terms, exclude_ids=curated, limit=MAX_FACET_CITIES)
+    by_name = store.city_counts(required=required, exclude_ids=curated, limit=MAX_FACET_CITIES)
     counts, names = Counter(), {}
     for name, found in by_name.items():
         key = text_key(name)
@@ -198,7 +219,7 @@ def _keyword_counts(store, terms, city_keys, matches, rule):
         pinned[row.city_key] += 1
         names.setdefault(row.city_key, row.city)
     if len(by_name) == MAX_FACET_CITIES:  # too many cities to add them up
-        count = store.count(cities=city_keys, terms=terms, exclude_ids=curated)
+        count = store.count(cities=city_keys, required=required, exclude_ids=curated)
         count += sum(pinned[key] for key in city_keys) if city_keys else sum(pinned.values())
     counts += pinned
     if len(by_name) < MAX_FACET_CITIES:

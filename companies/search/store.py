@@ -327,10 +327,10 @@ class CompanyStore:
         return [[(int(point.id), point.score) for point in points] for points in results]
 
     @guarded
-    def count(self, *, cities=(), terms=None, exclude_ids=()):
-        """Points in ``cities`` (all if empty) containing any of ``terms`` (if given), other
-        than ``exclude_ids``."""
-        plan_filter = Filter(tuple(cities), _terms(terms), tuple(exclude_ids))
+    def count(self, *, cities=(), required=None, exclude_ids=()):
+        """Points in ``cities`` (all if empty) that meet ``required`` (``Filter.required``, if
+        given), other than ``exclude_ids``."""
+        plan_filter = Filter(tuple(cities), _required(required), tuple(exclude_ids))
         return self._count(self._live(), CountPlan(plan_filter))
 
     @guarded
@@ -364,16 +364,18 @@ class CompanyStore:
         return [ranked_point(point) for point in self._query_batch(handle, [plan])[0]]
 
     @guarded
-    def city_counts(self, *, cities=(), terms=None, exclude_ids=(), limit=100):
-        """``{city as displayed: count}`` over the points in ``cities`` containing any of
-        ``terms``, other than ``exclude_ids``."""
-        plan_filter = Filter(tuple(cities), _terms(terms), tuple(exclude_ids))
+    def city_counts(self, *, cities=(), required=None, exclude_ids=(), limit=100):
+        """``{city as displayed: count}`` over the points in ``cities`` that meet ``required``
+        (``Filter.required``, if given), other than ``exclude_ids``."""
+        plan_filter = Filter(tuple(cities), _required(required), tuple(exclude_ids))
         plan = FacetPlan("city_name", plan_filter, limit)
         return self._facet(self._live(), plan)
 
 
-def _terms(terms):
-    return None if terms is None else tuple(terms)
+def _required(required):
+    if required is None:
+        return None
+    return tuple(tuple(tuple(terms) for terms in alternatives) for alternatives in required)
 
 
 def ranked_point(point):

@@ -26,10 +26,13 @@ from .plan import (
     KEYWORD_FIELDS,
     SENTENCES,
     SPARSE,
+    AllOf,
     Formula,
+    HasTerm,
     MatchTerm,
     Nearest,
     RankFusion,
+    required_conditions,
 )
 from .storage import search_params, vector_storage
 from .store import CompanyStore, StoreUnavailable, in_use_message
@@ -330,22 +333,27 @@ def _sparse(vector):
 
 
 def _filter(plan_filter):
-    """A plan's ``Filter`` for Edge. The terms are "should" conditions, one value each: facets
-    and counts over them ran in half the time of one "match any" condition."""
+    """A plan's ``Filter`` for Edge. A requirement's alternatives are "should" conditions, one
+    value each: facets and counts over them ran in half the time of one "match any" condition."""
     if not plan_filter:
         return None
     must = []
     if plan_filter.cities:
         must.append(edge.FieldCondition(key="city", match=edge.MatchAny(list(plan_filter.cities))))
-    should = None
-    if plan_filter.terms is not None:
-        should = [
-            edge.FieldCondition(key="terms", match=edge.MatchValue(term))
-            for term in plan_filter.terms
-        ]
-        if not should:  # no term: nothing matches
-            must.append(edge.FieldCondition(key="terms", match=edge.MatchAny([])))
+    if plan_filter.required is not None:
+        must.extend(map(_condition, required_conditions(plan_filter.required)))
     must_not = (
         [edge.HasIdCondition(set(plan_filter.exclude_ids))] if plan_filter.exclude_ids else None
     )
-    return edge.Filter(must=must or None, should=should or None, must_not=must_not)
+    return edge.Filter(must=must or None, must_not=must_not)
+
+
+def _condition(condition):
+    """A ``plan.required_conditions`` condition as Edge's."""
+    if isinstance(condition, HasTerm):
+        return edge.FieldCondition(key="terms", match=edge.MatchValue(condition.term))
+    if isinstance(condition, AllOf):
+        return edge.Filter(must=[_condition(part) for part in condition.conditions])
+    if not condition.conditions:  # no alternative: nothing matches
+        return edge.FieldCondition(key="terms", match=edge.MatchAny([]))
+    return edge.Filter(should=[_condition(part) for part in condition.conditions])

@@ -21,10 +21,13 @@ from .plan import (
     KEYWORD_FIELDS,
     SENTENCES,
     SPARSE,
+    AllOf,
     Formula,
+    HasTerm,
     MatchTerm,
     Nearest,
     RankFusion,
+    required_conditions,
 )
 from .storage import search_params, vector_storage
 from .store import CompanyStore, StoreUnavailable, in_use_message
@@ -304,7 +307,8 @@ def _sparse(vector):
 
 
 def _filter(plan_filter):
-    """A plan's ``Filter`` for qdrant-client (the terms as "should" conditions, as on Edge)."""
+    """A plan's ``Filter`` for qdrant-client (a requirement's alternatives as "should"
+    conditions, as on Edge)."""
     if not plan_filter:
         return None
     must = []
@@ -312,20 +316,14 @@ def _filter(plan_filter):
         must.append(
             models.FieldCondition(key="city", match=models.MatchAny(any=list(plan_filter.cities)))
         )
-    should = None
-    if plan_filter.terms is not None:
-        should = [
-            models.FieldCondition(key="terms", match=models.MatchValue(value=term))
-            for term in plan_filter.terms
-        ]
-        if not should:  # no term: nothing matches
-            must.append(models.FieldCondition(key="terms", match=models.MatchAny(any=[])))
+    if plan_filter.required is not None:
+        must.extend(map(_condition, required_conditions(plan_filter.required)))
     must_not = (
         [models.HasIdCondition(has_id=list(plan_filter.exclude_ids))]
         if plan_filter.exclude_ids
         else None
     )
-    return models.Filter(must=must or None, should=should or None, must_not=must_not)
+    return models.Filter(must=must or None, must_not=must_not)
 
 
 def cluster_options():
@@ -345,3 +343,14 @@ class _NoLock:
 
     def __exit__(self, *exc):
         return False
+
+
+def _condition(condition):
+    """A ``plan.required_conditions`` condition as qdrant-client's."""
+    if isinstance(condition, HasTerm):
+        return models.FieldCondition(key="terms", match=models.MatchValue(value=condition.term))
+    if isinstance(condition, AllOf):
+        return models.Filter(must=[_condition(part) for part in condition.conditions])
+    if not condition.conditions:  # no alternative: nothing matches
+        return models.FieldCondition(key="terms", match=models.MatchAny(any=[]))
+    return models.Filter(should=[_condition(part) for part in condition.conditions])
