@@ -163,3 +163,26 @@ def test_the_command_lays_the_map_out_again(demo_companies, capsys):
     out = capsys.readouterr()
     assert "Map: 259 companies in" in out.out and "Laying out 259 companies" in out.err
     assert MapPoint.objects.count() == 259
+
+
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_the_neighbour_search_finds_exactly_the_nearest(duplicates):
+    """Past a few thousand candidates only those under a sampled bound are sorted: the same
+    neighbours, nearest first, as sorting every distance; with many equal points (more under
+    the bound than is worth it) by a plain selection, which must agree too."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(12, 20))
+    points = centres[rng.integers(12, size=6000)] + rng.normal(scale=0.5, size=(6000, 20))
+    if duplicates:
+        points[:3000] = points[0]
+    points = points.astype(np.float32)
+    assert len(points) > 4 * layout.KNN_SAMPLE  # the sampled bound is used
+    found = layout.nearest_neighbours(points, 10)
+    squared = (points**2).sum(axis=1)
+    for start in range(0, len(points), 500):
+        rows = np.arange(start, start + 500)
+        distances = squared - 2 * points[rows] @ points.T
+        distances[np.arange(500), rows] = np.inf
+        expected = np.sort(distances, axis=1)[:, :10]
+        assert np.allclose(np.take_along_axis(distances, found[rows], axis=1), expected)
+        assert not (found[rows] == rows[:, None]).any()
