@@ -12,23 +12,58 @@ def names(results):
     return [hit.company.name for hit in results.hits]
 
 
-def test_database_search_ranks_by_how_many_query_words_a_company_contains():
+def related(results):
+    return [hit.company.name for hit in results.related]
+
+
+def test_database_search_matches_companies_holding_every_word_as_keyword_mode_does():
     make_company("Both Words", description="Solar panels for farms.")
+    make_company("Farm Solar", description="Solar power for farmers.", tags="farming, solar")
     make_company("Farmhand", description="Hiring for harvests.", city="London")
     make_company("Sunny", description="Installs solar roofs.")
     make_company("Unrelated", description="Scuba lessons.")
 
     results = search_database("solar farming", limit=10)
-    assert results.mode == DATABASE_MODE and results.count == 3
-    # Both words first; then one word, in the name before in the description.
-    assert names(results) == ["Both Words", "Farmhand", "Sunny"]
-    assert results.hits[0].score == 1.0 and results.hits[1].score == 0.5
-    assert "<mark>Solar</mark>" in results.hits[0].highlight
-    assert {(f.value, f.count) for f in results.facets} == {("Chicago", 2), ("London", 1)}
+    assert results.mode == DATABASE_MODE and results.count == 2
+    # Both words, in the name and markets first; then, apart, those holding only one.
+    assert names(results) == ["Farm Solar", "Both Words"]
+    assert related(results) == ["Farmhand", "Sunny"]
+    assert results.hits[0].score == 1.0 and related(results) and results.related[0].score == 0.5
+    assert "<mark>Solar</mark>" in results.hits[1].highlight
+    assert {(f.value, f.count) for f in results.facets} == {("Chicago", 2)}
 
     in_london = search_database("solar farming", cities=["LONDON"])
-    assert names(in_london) == ["Farmhand"] and in_london.cities == ("london",)
-    assert names(search_database("solar farming", limit=1, offset=1)) == ["Farmhand"]
+    assert in_london.count == 0 and not in_london.hits and in_london.cities == ("london",)
+    assert related(in_london) == ["Farmhand"]
+    # Looser ones only follow on the page where the matches end.
+    assert related(search_database("solar farming", limit=1)) == []
+    second = search_database("solar farming", limit=1, offset=1)
+    assert names(second) == ["Both Words"] and related(second) == []
+    third = search_database("solar farming", limit=2, offset=2)
+    assert names(third) == [] and related(third) == ["Farmhand", "Sunny"]
+    # One word: every company holding it is a match.
+    assert search_database("solar").count == 3 and not search_database("solar").related
     assert search_database("the of and").count == 0
     with pytest.raises(InvalidSearch):
         search_database("   ")
+
+
+def test_a_stopword_or_a_repeated_word_asks_nothing_more_of_the_database_search():
+    make_company("Sunny", description="Installs solar roofs.")
+    make_company("Roofers", description="Roofs repaired.")
+    plain = search_database("solar roofs")
+    assert names(plain) == ["Sunny"]
+    for query in ("the solar roofs of", "solar roofs roofs", "Solar, ROOFS!"):
+        results = search_database(query)
+        assert (names(results), related(results)) == (names(plain), related(plain)), query
+
+
+def test_a_synonym_meets_the_word_it_stands_for_in_the_database_search():
+    from companies.models import SynonymGroup
+
+    make_company("Seedfund", description="Venture capital for climate investors.")
+    make_company("Angels", description="Angel investors club.")
+    assert search_database("vc investors").count == 0
+    SynonymGroup.objects.create(terms="vc, venture capital")
+    results = search_database("vc investors")
+    assert names(results) == ["Seedfund"] and related(results) == ["Angels"]

@@ -1,14 +1,14 @@
 """Search by the database alone: what the pages answer while the index is unavailable.
 
 It needs no model and no store, so the pages keep answering, by words instead of meaning. Same
-shape as ``ranking.search_companies``, with mode ``DATABASE_MODE``; a company matches if it
-contains any of the query's words (or their synonyms), and only searchable companies do;
-editors' curations apply as in ``ranking``.
+shape as ``ranking.search_companies``, with mode ``DATABASE_MODE``. A company matches as in
+keyword mode, if it contains every word of the query (or a synonym standing for it), and only
+searchable companies do; editors' curations apply as in ``ranking``.
 """
 
 from collections import Counter
 from functools import reduce
-from operator import or_
+from operator import and_, or_
 
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 
@@ -25,22 +25,22 @@ MAX_DATABASE_WORDS = 10
 
 
 def search_database(query, *, cities=(), limit=10, offset=0):
-    """Companies ranked by how many query words their name, markets or description contain."""
+    """Companies holding every word of the query (as keyword mode asks), ranked by how many of
+    the query's words and synonyms their name, markets or description contain; on the page
+    where they end, those holding only some of the words follow, apart (``related``)."""
     query = clean_query(query)
     validate_page(limit, offset)
     city_keys = clean_cities(cities)
     words = database_words(synonyms.expanded(query))
+    required = database_requirements(query)
     rule = curations.rule_for(query)
     # Editors' pins come first (searchable ones, in the editors' order), hidden ones never.
     pinned_rows = searchable_rows(rule.pinned)
     pinned = [pinned_rows[pk] for pk in rule.pinned if pk in pinned_rows]
-    contains = [
-        Q(name__icontains=word) | Q(tags__icontains=word) | Q(description__icontains=word)
-        for word in words
-    ]
-    if words:
-        matches = Company.objects.searchable().filter(reduce(or_, contains))
-        matches = matches.exclude(pk__in=[*rule.hidden, *pinned_rows])
+    shown_elsewhere = [*rule.hidden, *pinned_rows]
+    if required:
+        matches = Company.objects.searchable().filter(_holding_all(required))
+        matches = matches.exclude(pk__in=shown_elsewhere)
     else:
         matches = Company.objects.none()
     city_counts, city_names = Counter(), {}
@@ -57,27 +57,57 @@ def search_database(query, *, cities=(), limit=10, offset=0):
     page = [hit(company, 1.0, query_stems, pinned=True) for company in pinned][
         offset : offset + limit
     ]
-    if words and len(page) < limit:
-        ranked = matches.annotate(
-            matched_words=_count_true(contains),
-            # Among equals, words in the name, then in the markets, weigh more.
-            name_words=_count_true(Q(name__icontains=word) for word in words),
-            tag_words=_count_true(Q(tags__icontains=word) for word in words),
-        ).order_by("-matched_words", "-name_words", "-tag_words", "name", "pk")
+    if required and len(page) < limit:
         start = max(offset - len(pinned), 0)
-        page += [
-            hit(company, company.matched_words / len(words), query_stems)
-            for company in ranked.only(*HIT_FIELDS)[start : start + limit - len(page)]
-        ]
+        page += _ranked_hits(matches, words, query_stems, start, limit - len(page))
+    count = matches.count() + len(pinned)
+    related = []
+    room = offset + limit - count  # the page where the matches end shows looser ones after
+    if len(required) > 1 and 0 < room <= limit:
+        loose = Company.objects.searchable().filter(reduce(or_, map(_contains, words)))
+        loose = loose.exclude(pk__in=shown_elsewhere).exclude(pk__in=matches.values("pk"))
+        if city_keys:
+            loose = loose.filter(city_key__in=city_keys)
+        related = _ranked_hits(loose, words, query_stems, 0, room)
     return SearchResults(
         query=query,
         mode=DATABASE_MODE,
         cities=city_keys,
         limit=limit,
         offset=offset,
-        count=min(matches.count() + len(pinned), MAX_MATCHES),
+        count=min(count, MAX_MATCHES),
         hits=page,
         facets=city_facets(city_counts, city_names, city_keys),
+        related=related,
+    )
+
+
+def _ranked_hits(companies, words, query_stems, start, size):
+    """``size`` hits from ``start`` of ``companies``, by how many of ``words`` they contain;
+    among equals, words in the name, then in the markets, weigh more."""
+    ranked = companies.annotate(
+        matched_words=_count_true(map(_contains, words)),
+        name_words=_count_true(Q(name__icontains=word) for word in words),
+        tag_words=_count_true(Q(tags__icontains=word) for word in words),
+    ).order_by("-matched_words", "-name_words", "-tag_words", "name", "pk")
+    return [
+        hit(company, company.matched_words / len(words), query_stems)
+        for company in ranked.only(*HIT_FIELDS)[start : start + size]
+    ]
+
+
+def _contains(word):
+    return Q(name__icontains=word) | Q(tags__icontains=word) | Q(description__icontains=word)
+
+
+def _holding_all(required):
+    """An SQL condition: every requirement met, each by one of its phrases' words all there."""
+    return reduce(
+        and_,
+        (
+            reduce(or_, (reduce(and_, map(_contains, phrase)) for phrase in phrases))
+            for phrases in required
+        ),
     )
 
 
@@ -107,3 +137,15 @@ def database_words(query):
         if word not in words:
             words.append(word)
     return words[:MAX_DATABASE_WORDS]
+
+
+def database_requirements(query):
+    """``synonyms.requirements`` in ``database_words``: per requirement, its phrases' words. As
+    in ``keywords.required_terms``, a requirement a phrase of stopwords meets asks nothing, and
+    a repeated one is left out."""
+    required = []
+    for phrases in synonyms.requirements(query):
+        options = tuple(dict.fromkeys(tuple(database_words(phrase)) for phrase in phrases))
+        if all(options) and options not in required:
+            required.append(options)
+    return tuple(required[:MAX_DATABASE_WORDS])
