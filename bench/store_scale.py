@@ -64,10 +64,10 @@ VOCABULARY = 30_000
 BATCH = 1000
 SEED = 11
 STORAGES = {
-    "fp32-ram": {"quantization": "none", "on_disk": False},
-    "fp32-disk": {"quantization": "none", "on_disk": True},
-    "int8-ram": {"quantization": "int8", "on_disk": False},
-    "int8-disk": {"quantization": "int8", "on_disk": True},
+    "fp32-ram": {"quantization": "none", "on_disk": False, "datatype": "float32"},
+    "fp32-disk": {"quantization": "none", "on_disk": True, "datatype": "float32"},
+    "int8-ram": {"quantization": "int8", "on_disk": False, "datatype": "float32"},
+    "int8-disk": {"quantization": "int8", "on_disk": True, "datatype": "float32"},
     "int8-disk-fp16": {"quantization": "int8", "on_disk": True, "datatype": "float16"},
 }
 
@@ -209,7 +209,9 @@ def measure(size, storage, queries, hnsw_ef, oversampling):
     city = text_key(CITIES[0])
     requests = [_rank_request(dense, terms) for dense, terms in pairs]
     before = memory()
-    storage_config = _vector_storage(storage, hnsw_ef=hnsw_ef, oversampling=oversampling)
+    storage_config = _vector_storage(storage, hnsw_ef=hnsw_ef)
+    if oversampling:
+        storage_config = replace(storage_config, oversampling=oversampling)
     started = time.perf_counter()
     store = EdgeStore(
         store_folder(size, storage) / "qdrant", name="companies", storage=storage_config
@@ -385,7 +387,9 @@ def main():
     parser.add_argument("--storage", nargs="+", choices=list(STORAGES), default=["int8-disk"])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--hnsw-ef", type=int, default=None)
-    parser.add_argument("--oversampling", type=float, default=2.0)
+    parser.add_argument(
+        "--oversampling", type=float, default=None, help="default: the site's (settings.py)"
+    )
     parser.add_argument(
         "--site", action="store_true", help="also serve the site over each store (slower)"
     )
@@ -426,11 +430,11 @@ def main():
         "start s: from starting gunicorn to its first search answered."
     )
     options = f" --hnsw-ef {args.hnsw_ef}" if args.hnsw_ef else ""
+    options += f" --oversampling {args.oversampling:g}" if args.oversampling else ""
     options += " --site" if args.site else ""
     print(
         f"Rerun: .venv/bin/python bench/store_scale.py --sizes {' '.join(map(str, args.sizes))} "
-        f"--storage {' '.join(args.storage)} --queries {args.queries} "
-        f"--oversampling {args.oversampling}{options}"
+        f"--storage {' '.join(args.storage)} --queries {args.queries}{options}"
     )
 
 
@@ -450,7 +454,9 @@ def lower():
 def measure_apart(size, storage, args):
     """``open_without_read_ahead``, then ``measure``, each in a process of its own."""
     command = [sys.executable, __file__, "--measure", str(size), storage]
-    command += ["--queries", str(args.queries), "--oversampling", str(args.oversampling)]
+    command += ["--queries", str(args.queries)]
+    if args.oversampling:
+        command += ["--oversampling", str(args.oversampling)]
     if args.hnsw_ef:
         command += ["--hnsw-ef", str(args.hnsw_ef)]
     plain = run_apart([sys.executable, __file__, "--open-plain", str(size), storage])

@@ -8,6 +8,7 @@ under ``var/`` and indexing in the web process. ``DATABASE_URL``, ``CELERY_BROKE
 ``.env.example``.
 """
 
+import math
 import os
 import re
 from pathlib import Path
@@ -58,6 +59,20 @@ def env_positive_int(name):
     if value < 1:
         raise ImproperlyConfigured(f"{name} must be at least 1, not {value}")
     return value
+
+
+def env_multiple(name, default):
+    """A number of at least 1 (a multiple of what is asked), or ``default`` when unset."""
+    value = env_str(name)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number) or number < 1:
+        raise ImproperlyConfigured(f"{name} must be a number of at least 1, not {value!r}")
+    return number
 
 
 def env_list(name, default=""):
@@ -377,12 +392,12 @@ COMPANY_SEARCH = {
     "QUANTIZATION": env_choice("QDRANT_QUANTIZATION", ("int8", "none"), "int8"),
     # Original float vectors memory-mapped from their files instead of held in memory.
     "VECTORS_ON_DISK": env_bool("QDRANT_VECTORS_ON_DISK", True),
-    # The original vectors at float32 or float16 (half the files and mapped memory).
-    "VECTOR_DATATYPE": env_choice("QDRANT_VECTOR_DATATYPE", ("float32", "float16"), "float32"),
+    # The original vectors at float16 (half the files and mapped memory) or float32.
+    "VECTOR_DATATYPE": env_choice("QDRANT_VECTOR_DATATYPE", ("float32", "float16"), "float16"),
     # Candidates the HNSW search keeps; unset, the engine's default.
     "HNSW_EF": env_positive_int("QDRANT_HNSW_EF"),
     # With int8: candidates rescored with the originals, as a multiple of those asked for.
-    "QUANTIZATION_OVERSAMPLING": 2.0,
+    "QUANTIZATION_OVERSAMPLING": env_multiple("QDRANT_QUANTIZATION_OVERSAMPLING", 4.0),
     # Blank: the model the pinned package ships (companies.search.model_files.MODEL_NAME).
     "EMBEDDING_MODEL": env_str("EMBEDDING_MODEL"),
     "MODEL_DIR": env_str("EMBEDDING_MODEL_DIR") or str(VAR_DIR / "models" / "all-MiniLM-L6-v2"),

@@ -26,9 +26,11 @@ from tests.helpers import RecordingClient, search_settings
 
 pytestmark = pytest.mark.django_db
 
-FLOAT_IN_MEMORY = VectorStorage(quantization="none", on_disk=False)
+FLOAT_IN_MEMORY = VectorStorage(quantization="none", on_disk=False, datatype="float32")
 # A threshold of 1 KiB builds the graph and the int8 copy even for the demo's few points.
-INT8_ON_DISK = VectorStorage(quantization="int8", on_disk=True, indexing_threshold_kb=1)
+INT8_ON_DISK = VectorStorage(
+    quantization="int8", on_disk=True, datatype="float32", indexing_threshold_kb=1
+)
 HALF_ON_DISK = replace(INT8_ON_DISK, datatype="float16")
 ENGINES = {
     "edge": lambda path, storage: EdgeStore(path, name="companies", storage=storage),
@@ -70,6 +72,44 @@ def test_the_settings_make_the_storage(settings):
         VECTOR_DATATYPE="float16",
     )
     assert vector_storage() == VectorStorage("none", False, 64, 3.0, "float16")
+
+
+def test_the_default_storage_is_int8_over_half_precision_vectors_on_disk(settings):
+    settings.COMPANY_SEARCH = search_settings()
+    assert vector_storage() == VectorStorage()
+    assert vector_storage() == VectorStorage("int8", True, None, 4.0, "float16")
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_an_index_keeps_its_precision_when_the_default_changes(tmp_path, demo_points, engine):
+    """An index made at float32 (the former default) keeps working, at float32, under a
+    float16 default: the precision is the index's own until ``search_index --rebuild``."""
+    points = demo_points[0]
+    store = filled(engine, tmp_path, INT8_ON_DISK, points[:-1])
+    expected_before = rankings(store)
+    store.close()
+    store = ENGINES[engine](tmp_path, replace(INT8_ON_DISK, datatype="float16"))
+    try:
+        store.ensure_index(index_metadata())
+        assert rankings(store) == expected_before
+        store.upsert(points[-1:])  # a write under the new default
+        store.optimize()
+        if engine == "edge":
+            config = json.loads((tmp_path / store.live_target() / "edge_config.json").read_text())
+            datatype = config["vectors"][DENSE].get("datatype", "float32")
+        else:
+            vectors = store.client.get_collection(store.live_target()).config.params.vectors
+            datatype = vectors[DENSE].datatype or "float32"
+        assert str(getattr(datatype, "value", datatype)).lower() == "float32"
+        assert points[-1].id in {p.id for p in store.rank(_nearest(points[-1].dense))}
+    finally:
+        store.close()
+
+
+def _nearest(dense):
+    from companies.search.plan import RankRequest
+
+    return RankRequest(dense=dense, limit=5, candidates=5)
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))

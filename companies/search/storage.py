@@ -10,8 +10,9 @@ into its own collection config (when a generation is created: a first index or
 - ``on_disk``: the original float vectors (whole-company and sentences) stay in their files,
   memory-mapped, read on demand; with int8 in memory only rescoring reads them.
 - ``datatype="float16"``: the original vectors (whole-company and sentences) are stored at half
-  precision: half the files, and half the memory they take when mapped or loaded. Rescoring
-  then reads cosines a few ten-thousandths off the float32 ones.
+  precision: half the files, and half the memory they take when mapped or loaded. Cosines are
+  then a few hundred-thousandths off the float32 ones; the int8 walk finds a little less,
+  which a larger ``oversampling`` makes up for (bench/vector_precision.py).
 - ``hnsw_ef``: how many candidates the graph search keeps (more: better recall, slower).
 
 bench/store_scale.py measures what each costs and gains (docs/performance.md).
@@ -31,8 +32,8 @@ class VectorStorage:
     quantization: str = "int8"
     on_disk: bool = True
     hnsw_ef: int = None  # None: the engine's default
-    oversampling: float = 2.0
-    datatype: str = "float32"
+    oversampling: float = 4.0
+    datatype: str = "float16"
     # Below this size (KiB of vectors) a segment is searched as it is, without graph or int8
     # copy; None: the engine's default. Only lowered to build them on a few points (tests).
     indexing_threshold_kb: int = None
