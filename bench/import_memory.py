@@ -40,7 +40,11 @@ def data_file(count):
 
 
 def run(root, data, label):
-    workdir = Path(tempfile.mkdtemp(prefix="import-memory-"))
+    with tempfile.TemporaryDirectory(prefix="import-memory-") as workdir:
+        return run_in(Path(workdir), root, data, label)
+
+
+def run_in(workdir, root, data, label):
     env = {
         **os.environ,
         "DEBUG": "0",

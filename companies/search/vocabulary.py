@@ -60,18 +60,19 @@ class Vocabulary:
     @classmethod
     def build(cls, rows):
         """From ``(id, name, tags, description, city)`` rows of the searchable companies."""
-        words, spellings, name_words, names = Counter(), defaultdict(Counter), [], []
+        words, spellings, names = Counter(), defaultdict(Counter), []
         for pk, name, tags, description, city in rows:
             names.append((text_key(name), pk))
             words.update(set(WORD.findall(text_key(f"{name} {tags} {description} {city}"))))
             key = text_key(city)
             if key:
                 spellings[key][city] += 1
-            name_words.append(tuple(WORD.findall(text_key(name))))
         cities = {key: names.most_common(1)[0][0] for key, names in spellings.items()}
         city_words = {tuple(WORD.findall(key)): key for key in cities}
         city_names = defaultdict(set)
-        for name in name_words:
+        # A name's words are split again here rather than kept from the loop above: a tuple of
+        # words per company would be the largest thing a build holds (docs/performance.md).
+        for name in (tuple(WORD.findall(key)) for key, _ in names):
             for size in range(1, min(MAX_CITY_WORDS, len(name)) + 1):
                 for start in range(len(name) - size + 1):
                     key = city_words.get(name[start : start + size])
