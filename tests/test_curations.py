@@ -7,25 +7,16 @@ facet's count is what selecting it shows, pages concatenate to one ranking).
 
 import pytest
 
-from companies.models import Company, Curation, CurationPin, SynonymGroup
+from companies.models import Company, SynonymGroup
 from companies.search import ranking
 from companies.search.fallback import search_database
 from companies.search.params import MODES
 from companies.search.ranking import search_companies
+from tests.factories import curate
 
 pytestmark = pytest.mark.django_db
 
 QUERY = "social network"
-
-
-def curate(query, pinned=(), hidden=()):
-    curation = Curation(query=query)
-    curation.save()
-    CurationPin.objects.bulk_create(
-        CurationPin(curation=curation, company_id=pk, position=i) for i, pk in enumerate(pinned)
-    )
-    curation.hidden.set(hidden)
-    return curation
 
 
 def company(name):

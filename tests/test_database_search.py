@@ -3,7 +3,7 @@
 import pytest
 
 from companies.search.query import DATABASE_MODE, InvalidSearch, search_database
-from tests.factories import make_company
+from tests.factories import curate, make_company
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +63,40 @@ def test_a_synonym_meets_the_word_it_stands_for_in_the_database_search():
 
     make_company("Seedfund", description="Venture capital for climate investors.")
     make_company("Angels", description="Angel investors club.")
+    make_company("Capital Co", description="Working capital for investors.")
     assert search_database("vc investors").count == 0
     SynonymGroup.objects.create(terms="vc, venture capital")
     results = search_database("vc investors")
-    assert names(results) == ["Seedfund"] and related(results) == ["Angels"]
+    # A phrase is met by all its words: "capital" alone is not "venture capital".
+    assert names(results) == ["Seedfund"] and set(related(results)) == {"Angels", "Capital Co"}
+
+
+def test_a_synonym_of_stopwords_neither_meets_nor_drops_the_words_typed_in_the_database():
+    from companies.models import SynonymGroup
+
+    make_company("Techies", description="Information technology consulting.")
+    make_company("Bankers", description="Consulting for banks.")
+    SynonymGroup.objects.create(terms="it, information technology")
+    assert names(search_database("information technology consulting")) == ["Techies"]
+    # Typed as the stopword, those words ask nothing: the rest of the query alone counts.
+    assert set(names(search_database("it consulting"))) == {"Techies", "Bankers"}
+
+
+def test_curated_companies_stay_out_of_the_looser_ones():
+    pinned = make_company("Pinned", description="Solar roofs.")
+    hidden = make_company("Hidden", description="Solar kits.")
+    make_company("Sunny", description="Solar panels.")
+    make_company("Farmer", description="Farming tools.")
+    curate("solar farming", pinned=[pinned.pk], hidden=[hidden.pk])
+    results = search_database("solar farming")
+    assert names(results) == ["Pinned"] and results.count == 1
+    assert set(related(results)) == {"Sunny", "Farmer"}
+
+
+def test_a_long_query_asks_for_its_first_words_only():
+    words = [f"word{n}" for n in range(30)]
+    make_company("All", description=" ".join(words))
+    make_company("First ten", description=" ".join(words[:10]))
+    results = search_database(" ".join(words))
+    assert set(names(results)) == {"All", "First ten"}
+    assert all(hit.score == 1.0 for hit in results.hits)

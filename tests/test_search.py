@@ -198,6 +198,20 @@ def test_a_synonym_meets_the_words_it_stands_for(demo_companies):
     assert short.count < alone.count
 
 
+def test_a_synonym_of_stopwords_neither_meets_nor_drops_the_words_typed(demo_companies):
+    from companies.models import SynonymGroup
+
+    SynonymGroup.objects.create(terms="it, information technology")
+    typed = search_companies("information technology world", mode="keyword", limit=100)
+    world = search_companies("world", mode="keyword", limit=100)
+    assert 0 < typed.count < world.count
+    for hit in typed.hits:
+        text = f"{hit.company.name} {hit.company.tags} {hit.company.description}".lower()
+        assert "inform" in text and "technolog" in text and "world" in text
+    # Typed as the stopword, those words ask nothing: the rest of the query alone counts.
+    assert search_companies("it world", mode="keyword", limit=100).count == world.count
+
+
 def test_several_cities_combine(demo_companies):
     results = search_companies("software", cities=["London", "Chicago"], limit=100)
     assert {hit.company.city for hit in results.hits} == {"London", "Chicago"}

@@ -31,8 +31,9 @@ def search_database(query, *, cities=(), limit=10, offset=0):
     query = clean_query(query)
     validate_page(limit, offset)
     city_keys = clean_cities(cities)
-    words = database_words(synonyms.expanded(query))
     required = database_requirements(query)
+    # Every word a requirement names, so that a company holding all it asks scores 1.
+    words = list(dict.fromkeys(w for phrases in required for phrase in phrases for w in phrase))
     rule = curations.rule_for(query)
     # Editors' pins come first (searchable ones, in the editors' order), hidden ones never.
     pinned_rows = searchable_rows(rule.pinned)
@@ -140,12 +141,17 @@ def database_words(query):
 
 
 def database_requirements(query):
-    """``synonyms.requirements`` in ``database_words``: per requirement, its phrases' words. As
-    in ``keywords.required_terms``, a requirement a phrase of stopwords meets asks nothing, and
-    a repeated one is left out."""
+    """``synonyms.requirements`` in ``database_words`` (per requirement, its phrases' words), by
+    the rules of ``keywords.required_terms``; at most ``MAX_DATABASE_WORDS``, from the query's
+    first 2 x ``MAX_DATABASE_WORDS`` words (room for stopwords)."""
+    capped = " ".join(query.split()[: MAX_DATABASE_WORDS * 2])
     required = []
-    for phrases in synonyms.requirements(query):
-        options = tuple(dict.fromkeys(tuple(database_words(phrase)) for phrase in phrases))
-        if all(options) and options not in required:
+    for phrases in synonyms.requirements(capped):
+        if not database_words(phrases[0]):
+            continue
+        options = tuple(
+            dict.fromkeys(words for phrase in phrases if (words := tuple(database_words(phrase))))
+        )
+        if options not in required:
             required.append(options)
     return tuple(required[:MAX_DATABASE_WORDS])

@@ -90,12 +90,16 @@ def query_terms(text):
 
 def required_terms(requirements):
     """``synonyms.requirements`` as term ids: per requirement, its phrases' terms (a phrase is
-    met by a company holding all of them). A requirement a phrase of stopwords meets (no terms)
-    asks nothing and is left out, and so is a repeated one ("team teams")."""
+    met by a company holding all of them). A requirement whose typed words (its first phrase)
+    are stopwords asks nothing and is left out, and so is a repeated one ("team teams"); a
+    synonym of stopwords alone meets nothing, so it is no alternative ("it" for "information
+    technology")."""
     required = []
     for phrases in requirements:
-        options = tuple(dict.fromkeys(query_terms(phrase) for phrase in phrases))
-        if all(options) and options not in required:
+        if not query_terms(phrases[0]):
+            continue
+        options = tuple(dict.fromkeys(terms for terms in map(query_terms, phrases) if terms))
+        if options not in required:
             required.append(options)
     return tuple(required)
 

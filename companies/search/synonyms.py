@@ -25,11 +25,16 @@ def expanded(query):
 def requirements(query):
     """What a company must contain to match ``query`` by keywords, as a tuple of requirements,
     each a tuple of phrases of which one must be there: each word of the query, or, for the
-    words a synonym group's term covers, any term of that group."""
+    words a synonym group's term covers, any term of that group. The first phrase of each is
+    the query's own words, so a requirement can tell what was typed from what stands for it."""
     words, applying = _applying(query)
     covered = set().union(*(positions for _, positions in applying))
     alone = [(word,) for at, word in enumerate(words) if at not in covered]
-    return tuple(alone + [tuple(terms) for terms, _ in applying])
+    grouped = [
+        tuple(dict.fromkeys([" ".join(words[at] for at in sorted(positions)), *terms]))
+        for terms, positions in applying
+    ]
+    return tuple(alone + grouped)
 
 
 def _applying(query):
