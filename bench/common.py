@@ -52,17 +52,20 @@ def ensure_database(url):
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def prepare_site(size, database_url=None):
+def prepare_site(size, database_url=None, **environment):
     """A folder with a database and an embedded index of ``size`` companies (reused if there).
 
     259 is the demo data; other sizes are bench/data.py's synthetic companies. The database is
     SQLite in the folder, or the PostgreSQL database ``database_url`` (created if missing, and
     emptied: the index in the folder must hold its companies' ids); run the site on it with
-    ``site_env(workdir, DATABASE_URL=database_url)``.
+    ``site_env(workdir, DATABASE_URL=database_url)``. ``environment``: settings the import runs
+    with (say ``QDRANT_VECTOR_DATATYPE="float32"``), each variant in a folder of its own.
     """
     workdir = BENCH_VAR / f"site-{size}"
     if database_url:
         workdir = workdir.with_name(f"{workdir.name}-{database_url.rsplit('/', 1)[1]}")
+    for value in environment.values():
+        workdir = workdir.with_name(f"{workdir.name}-{value.lower()}")
     done = workdir / "prepared"
     if done.exists():
         return workdir
@@ -75,7 +78,9 @@ def prepare_site(size, database_url=None):
         with open(data, "w") as f:
             for record in generate(size):
                 f.write(json.dumps(record) + "\n")
-    env = site_env(workdir, **({"DATABASE_URL": database_url} if database_url else {}))
+    env = site_env(
+        workdir, **({"DATABASE_URL": database_url} if database_url else {}), **environment
+    )
     manage = [sys.executable, str(ROOT / "manage.py")]
     print(f"Preparing a site with {size:,} companies in {workdir} (once)...", flush=True)
     if database_url:

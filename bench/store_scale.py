@@ -387,9 +387,7 @@ def main():
     parser.add_argument("--storage", nargs="+", choices=list(STORAGES), default=["int8-disk"])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--hnsw-ef", type=int, default=None)
-    parser.add_argument(
-        "--oversampling", type=float, default=None, help="default: the site's (settings.py)"
-    )
+    parser.add_argument("--oversampling", type=float, default=None, help="default: storage.py's")
     parser.add_argument(
         "--site", action="store_true", help="also serve the site over each store (slower)"
     )

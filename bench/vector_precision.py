@@ -5,8 +5,8 @@
     .venv/bin/python bench/vector_precision.py --oversampling 2 3 4
 
 bench/store_scale.py measures float16 on synthetic vectors; this checks it on the model's own.
-It takes the points of a site prepared by bench/common.py (bench/data.py's companies embedded
-by the real model, or the demo data), copies every point (whole-company vector, sentence
+It takes the points of a site prepared at float32 by bench/common.py (bench/data.py's companies
+embedded by the real model, or the demo data), copies every point (whole-company vector, sentence
 vectors, keyword terms, payload) into two fresh embedded stores that differ only in the float
 vectors' precision, both with the default int8 copy and vectors on disk, and optimizes them as
 an import does. Then each query (the judged ones of bench/queries*.jsonl and phrases in their
@@ -21,6 +21,7 @@ the float16 vectors against that of the float32 ones: recall@10 and score differ
 """
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -48,7 +49,8 @@ def main():
     )
     args = parser.parse_args()
 
-    site = prepare_site(args.size)
+    # The source of both copies, so at full precision: the site's default is float16.
+    site = prepare_site(args.size, QDRANT_VECTOR_DATATYPE="float32")
     import os
 
     os.environ.update(site_env(site))
@@ -139,7 +141,6 @@ def _recall_with_ties(top, exact_scores, tolerance=1e-4):
 
 
 def judged_queries():
-    import json
 
     texts = []
     for name in ("queries.jsonl", "queries_typo.jsonl", "queries_names.jsonl"):
@@ -168,6 +169,9 @@ def copy_points(site, folders):
 
         shutil.rmtree(folder, ignore_errors=True)
         source = EdgeStore(site / "qdrant", name="companies")
+        config = site / "qdrant" / source.live_target() / "edge_config.json"
+        if json.loads(config.read_text())["vectors"][DENSE].get("datatype", "float32") != "float32":
+            sys.exit(f"{site} holds half-precision vectors: the copies need float32 ones")
         target = EdgeStore(folder / "qdrant", name="companies", storage=storage)
         target.ensure_index(index_metadata())
         handle, offset, copied, started = source._live(), None, 0, time.perf_counter()

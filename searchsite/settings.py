@@ -61,8 +61,8 @@ def env_positive_int(name):
     return value
 
 
-def env_multiple(name, default):
-    """A number of at least 1 (a multiple of what is asked), or ``default`` when unset."""
+def env_multiple(name, default, maximum=100):
+    """A number from 1 to ``maximum`` (a multiple of what is asked), or ``default`` when unset."""
     value = env_str(name)
     if not value:
         return default
@@ -70,8 +70,8 @@ def env_multiple(name, default):
         number = float(value)
     except ValueError:
         number = None
-    if number is None or not math.isfinite(number) or number < 1:
-        raise ImproperlyConfigured(f"{name} must be a number of at least 1, not {value!r}")
+    if number is None or not math.isfinite(number) or not 1 <= number <= maximum:
+        raise ImproperlyConfigured(f"{name} must be a number from 1 to {maximum}, not {value!r}")
     return number
 
 

@@ -158,7 +158,7 @@ def test_qdrant_cluster_settings_are_read_from_the_environment(load_settings):
 
 def test_vector_storage_settings_come_from_the_environment(load_settings):
     search = load_settings(
-        SECRET_KEY="x", QDRANT_VECTOR_DATATYPE="float32", QDRANT_QUANTIZATION_OVERSAMPLING="2.5"
+        SECRET_KEY="x", QDRANT_VECTOR_DATATYPE="float32", QDRANT_QUANTIZATION_OVERSAMPLING=" 2.5 "
     )["COMPANY_SEARCH"]
     assert (search["VECTOR_DATATYPE"], search["QUANTIZATION_OVERSAMPLING"]) == ("float32", 2.5)
     unset = load_settings(SECRET_KEY="x")["COMPANY_SEARCH"]
@@ -174,9 +174,12 @@ def test_vector_storage_settings_come_from_the_environment(load_settings):
             {"QDRANT_REPLICATION_FACTOR": "2", "QDRANT_WRITE_CONSISTENCY": "3"},
             "QDRANT_WRITE_CONSISTENCY cannot exceed",
         ),
-        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "0.5"}, "must be a number of at least 1"),
-        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "nan"}, "must be a number of at least 1"),
-        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "lots"}, "must be a number of at least 1"),
+        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "0.5"}, "must be a number from 1 to 100"),
+        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "-1"}, "must be a number from 1 to 100"),
+        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "nan"}, "must be a number from 1 to 100"),
+        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "inf"}, "must be a number from 1 to 100"),
+        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "1e300"}, "must be a number from 1 to 100"),
+        ({"QDRANT_QUANTIZATION_OVERSAMPLING": "lots"}, "must be a number from 1 to 100"),
         ({"QDRANT_VECTOR_DATATYPE": "int4"}, "QDRANT_VECTOR_DATATYPE must be one of"),
     ],
 )

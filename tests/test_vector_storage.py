@@ -74,10 +74,9 @@ def test_the_settings_make_the_storage(settings):
     assert vector_storage() == VectorStorage("none", False, 64, 3.0, "float16")
 
 
-def test_the_default_storage_is_int8_over_half_precision_vectors_on_disk(settings):
-    settings.COMPANY_SEARCH = search_settings()
-    assert vector_storage() == VectorStorage()
-    assert vector_storage() == VectorStorage("int8", True, None, 4.0, "float16")
+def test_the_default_storage_is_int8_over_half_precision_vectors_on_disk():
+    # The settings' defaults are checked apart from the environment in test_production_settings.
+    assert VectorStorage() == VectorStorage("int8", True, None, 4.0, "float16")
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))
