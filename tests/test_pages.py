@@ -103,6 +103,7 @@ def test_index_down_answers_from_the_database_with_a_notice(client, settings, de
     ]
     assert texts and all("park" in text and "garage" in text for text in texts)
     assert "More loosely related" in html
+    assert "company matches “parking garages”" in " ".join(html.split())
     assert "<mark>parking</mark>" in html.lower() or "<mark>Parking</mark>" in html
 
 
