@@ -22,6 +22,7 @@ the float16 vectors against that of the float32 ones: recall@10 and score differ
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -51,8 +52,6 @@ def main():
 
     # The source of both copies, so at full precision: the site's default is float16.
     site = prepare_site(args.size, QDRANT_VECTOR_DATATYPE="float32")
-    import os
-
     os.environ.update(site_env(site))
     import django
 
@@ -87,7 +86,6 @@ def main():
             timings[config].append(min(samples))
             tops[config, number] = [p.id for p in ranked[:10]]
         exact = stores["float32"].rank(replace(request, exact=True))
-        tops["exact", number] = [p.id for p in exact[:10]]
         scores["exact", number] = {p.id: p.score for p in exact}
         halves = stores["float16"].rank(replace(request, exact=True))
         scores["float16 exact", number] = {p.id: p.score for p in halves}
@@ -130,14 +128,15 @@ def main():
     )
 
 
-def _recall_with_ties(top, exact_scores, tolerance=1e-4):
-    """The share of ``top`` that exact search ranks in its first 10, or scores as high as its
-    10th within ``tolerance``: companies with the same text have the same vector, and which of
-    tied points comes first is arbitrary."""
-    if not exact_scores:
+def _recall_with_ties(top, exact_scores, k=10, tolerance=1e-4):
+    """Recall@k of ``top``, a company counting as found if exact search scores it as high as
+    its k-th within ``tolerance``: companies alike score alike, and which of tied points comes
+    first is arbitrary."""
+    k = min(k, len(exact_scores))
+    if not k:
         return 1.0
-    tenth = sorted(exact_scores.values(), reverse=True)[: len(top)][-1]
-    return sum(exact_scores.get(pk, -1) >= tenth - tolerance for pk in top) / len(top)
+    kth = sorted(exact_scores.values(), reverse=True)[k - 1]
+    return sum(exact_scores.get(pk, -1) >= kth - tolerance for pk in top[:k]) / k
 
 
 def judged_queries():

@@ -141,17 +141,11 @@ def database_words(query):
 
 
 def database_requirements(query):
-    """``synonyms.requirements`` in ``database_words`` (per requirement, its phrases' words), by
-    the rules of ``keywords.required_terms``; at most ``MAX_DATABASE_WORDS``, from the query's
-    first 2 x ``MAX_DATABASE_WORDS`` words (room for stopwords)."""
+    """``synonyms.requirements`` in ``database_words`` (``keywords.tokenised``); at most
+    ``MAX_DATABASE_WORDS``, from the query's first 2 x ``MAX_DATABASE_WORDS`` words (room for
+    stopwords)."""
     capped = " ".join(query.split()[: MAX_DATABASE_WORDS * 2])
-    required = []
-    for phrases in synonyms.requirements(capped):
-        if not database_words(phrases[0]):
-            continue
-        options = tuple(
-            dict.fromkeys(words for phrase in phrases if (words := tuple(database_words(phrase))))
-        )
-        if options not in required:
-            required.append(options)
-    return tuple(required[:MAX_DATABASE_WORDS])
+    required = keywords.tokenised(
+        synonyms.requirements(capped), lambda phrase: tuple(database_words(phrase))
+    )
+    return required[:MAX_DATABASE_WORDS]

@@ -89,16 +89,23 @@ def query_terms(text):
 
 
 def required_terms(requirements):
-    """``synonyms.requirements`` as term ids: per requirement, its phrases' terms (a phrase is
-    met by a company holding all of them). A requirement whose typed words (its first phrase)
-    are stopwords asks nothing and is left out, and so is a repeated one ("team teams"); a
-    synonym of stopwords alone meets nothing, so it is no alternative ("it" for "information
-    technology")."""
+    """``synonyms.requirements`` as term ids."""
+    return tokenised(requirements, query_terms)
+
+
+def tokenised(requirements, tokens):
+    """``synonyms.requirements`` with each phrase as ``tokens(phrase)`` gives it (a tuple; a
+    company meets a phrase by holding all its tokens), as each search path matches words.
+
+    A requirement whose typed words (its first phrase) have no tokens, stopwords alone, asks
+    nothing and is left out, and so is a repeated one ("team teams"); a phrase of stopwords
+    alone meets nothing, so it is no alternative ("it" for "information technology").
+    """
     required = []
     for phrases in requirements:
-        if not query_terms(phrases[0]):
+        if not tokens(phrases[0]):
             continue
-        options = tuple(dict.fromkeys(terms for terms in map(query_terms, phrases) if terms))
+        options = tuple(dict.fromkeys(found for found in map(tokens, phrases) if found))
         if options not in required:
             required.append(options)
     return tuple(required)
