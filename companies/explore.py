@@ -41,7 +41,7 @@ def _results(query, cities):
     if not query:
         return []
     try:
-        return search_companies(query, cities=cities, limit=HIGHLIGHTED).hits
+        return search_companies(query, cities=cities, limit=HIGHLIGHTED, related=False).hits
     except (StoreUnavailable, StoreIncompatible):
         return None
 

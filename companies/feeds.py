@@ -57,14 +57,16 @@ class SearchFeed(Feed):
     def get_object(self, request):
         query, cities = search_args(request)
         try:
-            results = search_companies(query, cities=cities, limit=MATCHES_CONSIDERED)
+            results = search_companies(
+                query, cities=cities, limit=MATCHES_CONSIDERED, related=False
+            )
         except (StoreUnavailable, StoreIncompatible) as exc:
             logger.error(
                 "Feed search failed, answering from the database: %s",
                 exc,
                 extra={"event": "search_failed", "fallback": "database", "error": str(exc)},
             )
-            results = search_database(query, cities=cities, limit=MATCHES_CONSIDERED, offset=0)
+            results = search_database(query, cities=cities, limit=MATCHES_CONSIDERED, related=False)
         newest = sorted(
             (hit.company for hit in results.hits), key=lambda c: (c.created_at, c.pk), reverse=True
         )

@@ -35,12 +35,15 @@ def test_database_search_matches_companies_holding_every_word_as_keyword_mode_do
     in_london = search_database("solar farming", cities=["LONDON"])
     assert in_london.count == 0 and not in_london.hits and in_london.cities == ("london",)
     assert related(in_london) == ["Farmhand"]
-    # Looser ones only follow on the page where the matches end.
+    # Looser ones only follow on the page where the matches end, even one they fill exactly.
     assert related(search_database("solar farming", limit=1)) == []
     second = search_database("solar farming", limit=1, offset=1)
-    assert names(second) == ["Both Words"] and related(second) == []
-    third = search_database("solar farming", limit=2, offset=2)
-    assert names(third) == [] and related(third) == ["Farmhand", "Sunny"]
+    assert names(second) == ["Both Words"] and related(second) == ["Farmhand"]
+    exactly = search_database("solar farming", limit=2)
+    assert names(exactly) == ["Farm Solar", "Both Words"]
+    assert related(exactly) == ["Farmhand", "Sunny"]
+    past_the_last = search_database("solar farming", limit=2, offset=2)
+    assert names(past_the_last) == [] and related(past_the_last) == []
     # One word: every company holding it is a match.
     assert search_database("solar").count == 3 and not search_database("solar").related
     assert search_database("the of and").count == 0

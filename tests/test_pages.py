@@ -3,6 +3,7 @@
 import pytest
 
 from companies.models import Company
+from tests.factories import make_company
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +118,20 @@ def test_index_down_still_filters_by_city_and_pages(client, settings, demo_compa
     second = client.get("/search/", {"q": "social", "page": 2}).context["results"]
     assert first.count > 10 and second.hits
     assert not {h.company.pk for h in first.hits} & {h.company.pk for h in second.hits}
+
+
+def test_a_last_page_the_matches_fill_exactly_still_shows_looser_ones(client, settings):
+    index_down(settings)
+    for n in range(20):
+        make_company(f"Heliostat Barnyard {n:02}", description="Heliostats on barnyards.")
+    make_company("Sunroof", description="Heliostat roofs for homes.")
+    second = client.get("/search/", {"q": "heliostat barnyard", "page": 2})
+    results = second.context["results"]
+    assert second.status_code == 200 and results.count == 20 and len(results.hits) == 10
+    assert [hit.company.name for hit in results.related] == ["Sunroof"]
+    html = second.content.decode()
+    assert "More loosely related" in html and "page=3" not in html
+    assert client.get("/search/", {"q": "heliostat barnyard", "page": 3}).status_code == 404
 
 
 def test_index_down_company_page_still_answers(client, settings, demo_companies):

@@ -11,6 +11,7 @@ from companies.search.query import (
     similar_companies,
     suggest_companies,
 )
+from companies.search.results import RELATED_MIN
 
 pytestmark = pytest.mark.django_db
 
@@ -172,12 +173,20 @@ def test_keyword_matches_hold_every_word_and_looser_ones_follow_apart(demo_compa
     last = search_companies(query, mode="keyword", limit=10, offset=10)
     terms = stored_terms(last)
     assert all(all(word <= terms[hit.company.pk] for word in words) for hit in last.hits)
-    assert len(last.hits) + len(last.related) == 10  # the last page is filled by looser ones
+    # The last page is filled by looser ones, and shows a few even when the matches fill it.
+    assert len(last.related) == max(10 - len(last.hits), RELATED_MIN)
     for hit in last.related:  # each holds one of the words, not both
         assert sum(word <= terms[hit.company.pk] for word in words) == 1
     scores = [hit.score for hit in last.related]
     assert scores == sorted(scores, reverse=True)
     assert not {hit.company.pk for hit in last.related} & {hit.company.pk for hit in whole}
+    filled = search_companies(query, mode="keyword", limit=len(whole))
+    assert len(filled.hits) == len(whole) and len(filled.related) == RELATED_MIN
+    assert [hit.company.pk for hit in filled.related] == [
+        hit.company.pk for hit in last.related[:RELATED_MIN]
+    ]
+    shown_only = search_companies(query, mode="keyword", limit=10, offset=10, related=False)
+    assert shown_only.hits == last.hits and shown_only.related == []
 
 
 def test_a_stopword_or_a_repeated_word_asks_nothing_more(demo_companies):

@@ -377,7 +377,8 @@ class SearchResultsSerializer(serializers.Serializer):
     related = SearchHitSerializer(
         many=True,
         help_text="Looser matches, not counted: on the page where the matches end, after them, "
-        "up to `limit` in all.",
+        "as many as fill the page, and at least 3 when the matches fill it (never more than "
+        "`limit`).",
     )
     understood = UnderstoodSerializer(
         allow_null=True, help_text="How `q` was read, if not as typed (see `understand`)."

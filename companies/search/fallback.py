@@ -16,7 +16,7 @@ from companies.models import Company
 
 from . import curations, keywords, synonyms
 from .params import MAX_MATCHES, clean_cities, clean_query, validate_page
-from .results import HIT_FIELDS, SearchResults, city_facets, hit, searchable_rows
+from .results import HIT_FIELDS, SearchResults, city_facets, hit, related_room, searchable_rows
 from .text import WORD
 
 # The mode of results that come from the database because the index is unavailable.
@@ -24,10 +24,11 @@ DATABASE_MODE = "database"
 MAX_DATABASE_WORDS = 10
 
 
-def search_database(query, *, cities=(), limit=10, offset=0):
+def search_database(query, *, cities=(), limit=10, offset=0, related=True):
     """Companies holding every word of the query (as keyword mode asks), ranked by how many of
     the query's words and synonyms their name, markets or description contain; on the page
-    where they end, those holding only some of the words follow, apart (``related``)."""
+    where they end, those holding only some of the words follow, apart (``related``, unless
+    not wanted)."""
     query = clean_query(query)
     validate_page(limit, offset)
     city_keys = clean_cities(cities)
@@ -62,14 +63,14 @@ def search_database(query, *, cities=(), limit=10, offset=0):
         start = max(offset - len(pinned), 0)
         page += _ranked_hits(matches, words, query_stems, start, limit - len(page))
     count = matches.count() + len(pinned)
-    related = []
-    room = offset + limit - count  # the page where the matches end shows looser ones after
-    if len(required) > 1 and 0 < room <= limit:
+    looser = []
+    room = related_room(count, offset, limit) if related else 0
+    if len(required) > 1 and room:
         loose = Company.objects.searchable().filter(reduce(or_, map(_contains, words)))
         loose = loose.exclude(pk__in=shown_elsewhere).exclude(pk__in=matches.values("pk"))
         if city_keys:
             loose = loose.filter(city_key__in=city_keys)
-        related = _ranked_hits(loose, words, query_stems, 0, room)
+        looser = _ranked_hits(loose, words, query_stems, 0, room)
     return SearchResults(
         query=query,
         mode=DATABASE_MODE,
@@ -79,7 +80,7 @@ def search_database(query, *, cities=(), limit=10, offset=0):
         count=min(count, MAX_MATCHES),
         hits=page,
         facets=city_facets(city_counts, city_names, city_keys),
-        related=related,
+        related=looser,
     )
 
 

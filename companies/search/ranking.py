@@ -48,6 +48,7 @@ from .results import (
     SearchResults,
     city_facets,
     city_listing,
+    related_room,
     searchable_rows,
     total_order,
 )
@@ -67,11 +68,14 @@ FUSION = Fusion()
 SIMILAR_SPARE = 5
 
 
-def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0, understand=True):
+def search_companies(
+    query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0, understand=True, related=True
+):
     """Companies matching ``query`` in ``mode``, best first: ``limit`` from ``offset`` on.
 
     With ``understand``, misspelt words are corrected and a place named in the query becomes
-    the city filter (unless ``cities`` is given); the result's ``understood`` says how.
+    the city filter (unless ``cities`` is given); the result's ``understood`` says how. Without
+    ``related``, no looser matches are looked for (callers that show only the matches).
     """
     query = clean_query(query)
     mode = clean_mode(mode)
@@ -84,16 +88,17 @@ def search_companies(query, *, mode=DEFAULT_MODE, cities=(), limit=10, offset=0,
     if scope and not text:
         return city_listing(query, mode, scope, limit, offset, understood)
     scope_names = dict(zip(scope, understood.city_names)) if scope else {}
-    found = _search(text, mode, city_keys, scope_names, limit, offset, typed=query)
+    found = _search(text, mode, city_keys, scope_names, limit, offset, related, typed=query)
     return replace(
         found, query=query, understood=understood if understood and understood.changed else None
     )
 
 
-def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
+def _search(query, mode, city_keys, scope_names, limit, offset, related, typed=None):
     """The search proper of ``query``; ``scope_names``: the cities it is confined to (keys to
-    display names), if any. Editors' curations are looked up for the query as ``typed`` (as the
-    search log records it), else as understood."""
+    display names), if any; ``related``: whether looser matches are wanted. Editors'
+    curations are looked up for the query as ``typed`` (as the search log records it), else as
+    understood."""
     scope = tuple(scope_names)
     store = open_index()
     rule = curations.rule_for(typed or query, query)
@@ -108,7 +113,7 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
     requests = ranking_requests(query, dense, terms, city_keys, scope, required)
     # Only stopwords in keyword mode: nothing to look for (but what editors pinned).
     ranked, *filtered = store.rank_batch(requests) if dense is not None or terms else [[]]
-    related = []
+    looser = []
     if dense is None and terms and len(ranked) == requests[0].limit and not scope:
         # More keyword matches than are listed: the index counts them all, the page comes from
         # the filtered ranking, and only the rows up to the page are read.
@@ -126,11 +131,11 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
         shown = matches.in_cities(city_keys)
         count = len(shown)
         page = matches.hits(shown[offset : offset + limit], query_stems)
-        room = offset + limit - count  # the page where the matches end shows looser ones after
-        if 0 < room <= limit:
+        room = related_room(count, offset, limit) if related else 0
+        if room:
             if required and len(required) > 1:  # by keywords: those holding only some words
                 loose = _holding_some_words(store, requests[0], matches, city_keys, room, rule)
-            related = loose.hits(loose.in_cities(city_keys)[:room], query_stems)
+            looser = loose.hits(loose.in_cities(city_keys)[:room], query_stems)
     return SearchResults(
         query=query,
         mode=mode,
@@ -140,7 +145,7 @@ def _search(query, mode, city_keys, scope_names, limit, offset, typed=None):
         count=count,
         hits=page,
         facets=city_facets(counts, names, city_keys or scope),
-        related=related,
+        related=looser,
     )
 
 

@@ -70,6 +70,20 @@ class SearchResults:
     related: list = field(default_factory=list)
 
 
+# Looser matches shown on the page where the matches end: as many as fill it, and at least
+# this many, so that a last page the matches fill exactly still shows some.
+RELATED_MIN = 3
+
+
+def related_room(count, offset, limit):
+    """How many looser matches the page of ``limit`` from ``offset`` shows after ``count``
+    matches: some on the page holding the last match (or on the first, when none match), none
+    on any other, since no page past the last match is linked."""
+    if offset < count <= offset + limit or count == offset == 0:
+        return min(limit, max(offset + limit - count, RELATED_MIN))
+    return 0
+
+
 def total_order(ranked):
     """Best first; among equal scores the lower id first, so every page agrees on the order."""
     return sorted(ranked, key=lambda point: (-point.score, point.id))
