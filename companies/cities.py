@@ -7,7 +7,7 @@ the places it reads from queries) with them.
 
 from django.db.models import Count
 
-from .models import Company
+from .models import Company, CompanyGone, StaleVersion
 
 
 def merge_cities(city_keys):
@@ -22,9 +22,24 @@ def merge_cities(city_keys):
     if not spellings:
         return None, [], 0
     kept = spellings[0][0]
-    changed = 0
-    for company in companies.exclude(city=kept):
-        company.city = kept
-        company.save(update_fields=["city"])
-        changed += 1
+    changed = sum(_move(company, kept, city_keys) for company in companies.exclude(city=kept))
     return kept, [city for city, _ in spellings[1:]], changed
+
+
+def _move(company, kept, city_keys):
+    """Whether ``company`` was moved to the city ``kept``: only while it is still in one of the
+    merged cities (an editor may have just moved or deleted it), as read when it is written."""
+    while company is not None:
+        company.city = kept
+        try:
+            company.save(update_fields=["city"], expected_version=company.version)
+            return True
+        except CompanyGone:
+            return False
+        except StaleVersion:  # changed since it was read: merged only if still in those cities
+            company = (
+                Company.objects.filter(pk=company.pk, city_key__in=city_keys)
+                .exclude(city=kept)
+                .first()
+            )
+    return False

@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import searchlog
-from .models import ClickTarget, Company
+from .models import MAX_ID, ClickTarget, Company
 from .search.params import MAX_MATCHES, MAX_QUERY_LENGTH
 
 MAX_BODY_BYTES = 2048
@@ -23,7 +23,7 @@ THROTTLE_WINDOW = 60
 class ClickForm(forms.Form):
     search = forms.UUIDField()
     q = forms.CharField(max_length=MAX_QUERY_LENGTH)
-    company = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    company = forms.IntegerField(min_value=1, max_value=MAX_ID)
     position = forms.IntegerField(min_value=1, max_value=MAX_MATCHES)
     target = forms.ChoiceField(choices=ClickTarget.choices)
 

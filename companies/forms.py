@@ -3,7 +3,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.template.defaultfilters import filesizeformat
 
 from .importing import ImportFileError, decode
-from .models import Company
+from .models import MAX_ID, Company
 
 
 class UploadLimitHandler(FileUploadHandler):
@@ -118,3 +118,28 @@ STALE_MESSAGE = (
     "This company was changed by someone else since you opened it, so your changes were not "
     "saved. Open it again to see the current version, then make your changes there."
 )
+
+
+def typed_id(text):
+    """The row id ``text`` names (``" 42"`` is 42), or None if it can be none: ASCII digits
+    only ("²" passes ``isdigit``, not ``int``) and within any database's id range."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID))):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
+class CompanyIdsField(forms.ModelMultipleChoiceField):
+    """Companies by the ids typed in a raw-id box: text that is no id is refused as such, never
+    handed to the database (an id past its range is an error there, not a miss)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if typed_id(str(pk)) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": str(pk)[:40]},
+                )
+        return super()._check_values(value)

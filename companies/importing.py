@@ -342,8 +342,13 @@ class RowWriter:
 
 
 def _existing_by_key(keys, chunk=500):
+    """The companies with these website keys, locked (in id order, as the indexer locks) until
+    the chunk is written: an edit committed between this read and the write would be undone."""
     found = {}
     for start in range(0, len(keys), chunk):
-        for company in Company.objects.filter(website_key__in=keys[start : start + chunk]):
+        companies = Company.objects.select_for_update().filter(
+            website_key__in=keys[start : start + chunk]
+        )
+        for company in companies.order_by("pk"):
             found[company.website_key] = company
     return found

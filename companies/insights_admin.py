@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import insights
+from .forms import CompanyIdsField, typed_id
 from .models import CurationPin
 
 
@@ -62,8 +63,13 @@ class CurationAdmin(admin.ModelAdmin):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, CurationPinInline) and request.method == "POST":
             raw = request.POST.get("hidden", "")
-            kwargs["hidden_ids"] = {int(pk) for pk in raw.split(",") if pk.strip().isdigit()}
+            kwargs["hidden_ids"] = {typed_id(pk) for pk in raw.split(",")} - {None}
         return kwargs
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "hidden":
+            kwargs["form_class"] = CompanyIdsField
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return (

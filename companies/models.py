@@ -67,14 +67,37 @@ def website_key(link):
     """The natural key of a company: its website without scheme, ``www.`` or trailing slash.
 
     ``http://www.acme.com/`` and ``https://acme.com`` are the same company, so a re-import of a
-    file whose links changed scheme updates instead of duplicating.
+    file whose links changed scheme updates instead of duplicating. Text that is no URL at all
+    ("http://[::1") has no key; the link's validators refuse it.
     """
     if not link:
         return None
-    parts = urlsplit(link.strip())
-    host = (parts.hostname or "").lower().removeprefix("www.")
+    try:
+        parts = urlsplit(link.strip())
+        host = (parts.hostname or "").lower().removeprefix("www.")
+    except ValueError:
+        return None
     path = parts.path.rstrip("/")
     return f"{host}{path}" or None
+
+
+# The longest website key stored (the column's length). A link fits its own 500 characters,
+# but lower-casing can lengthen its host ("İ" becomes two characters).
+MAX_WEBSITE_KEY = 500
+
+
+def validate_website_key(link):
+    key = website_key(link)
+    if key and len(key) > MAX_WEBSITE_KEY:
+        raise ValidationError(
+            "Enter a shorter website: its address without scheme or www. is longer than "
+            f"{MAX_WEBSITE_KEY} characters once lower-cased.",
+            code="max_length",
+        )
+
+
+# The largest id a company (or any row) can have: a BigAutoField on every database.
+MAX_ID = 2**63 - 1
 
 
 class IndexStatus(models.TextChoices):
@@ -97,8 +120,11 @@ class CompanyQuerySet(models.QuerySet):
         return self.filter(searchable=True)
 
 
-# Derived from the content by Company.normalize(): written wherever the content is.
-DERIVED_FIELDS = ("name_text", "city_key", "website_key")
+# Derived from the content by Company.normalize(), each from one field: written wherever that
+# field is, and only then (a partial save of another field must not write back keys derived
+# from a copy read before a concurrent change of their source).
+DERIVED_FROM = {"name_text": "name", "city_key": "city", "website_key": "link"}
+DERIVED_FIELDS = tuple(DERIVED_FROM)
 # Written by the indexer only: a save of the record's content never writes them back.
 INDEX_FIELDS = ("index_status", "indexed_at", "indexed_hash", "index_error")
 
@@ -127,7 +153,9 @@ class Company(models.Model):
         "width do not matter.",
     )
     image_url = models.URLField("logo URL", max_length=500, blank=True, validators=[http_url])
-    link = models.URLField("website", max_length=500, blank=True, validators=[http_url])
+    link = models.URLField(
+        "website", max_length=500, blank=True, validators=[http_url, validate_website_key]
+    )
     tags = models.CharField(
         max_length=500, blank=True, help_text="Markets and keywords, separated by spaces."
     )
@@ -136,7 +164,7 @@ class Company(models.Model):
         help_text="Untick to keep the record but take it out of search and every public page.",
     )
     website_key = models.CharField(
-        max_length=500,
+        max_length=MAX_WEBSITE_KEY,
         unique=True,
         null=True,
         editable=False,
@@ -174,14 +202,16 @@ class Company(models.Model):
 
         - An update never inserts: a company deleted meanwhile stays deleted (``CompanyGone``).
         - ``version`` goes up by one in the database itself, so concurrent writers each count.
-        - ``update_fields`` writes only those fields (a partial update leaves the others as
-          another writer may just have set them); by default every content field, never the
+        - ``update_fields`` writes only those fields and the keys derived from them (a partial
+          update leaves the others as another writer may just have set them), and the slug
+          only if it is among them or was empty; by default every content field, never the
           indexer's fields.
         - With ``expected_version``, the update happens only if the stored record still has that
           version; otherwise ``StaleVersion``.
         """
         self.normalize()
-        if not self.slug:
+        new_slug = not self.slug
+        if new_slug:
             self.slug = unique_slug(self.name, exclude_pk=self.pk)
         updating = not self._state.adding and not kwargs.get("force_insert")
         if updating:
@@ -195,7 +225,9 @@ class Company(models.Model):
                     and f.name not in INDEX_FIELDS
                     and f.attname not in deferred
                 ]
-            kwargs["update_fields"] = {*fields, *DERIVED_FIELDS, "slug", "version", "updated_at"}
+            fields = {*fields, *(["slug"] if new_slug else [])}
+            derived = [key for key, source in DERIVED_FROM.items() if source in fields]
+            kwargs["update_fields"] = {*fields, *derived, "version", "updated_at"}
             self.version = F("version") + 1
         self._expected_version = expected_version
         # One transaction: the version read back is the one this save wrote, and the index work
@@ -379,8 +411,14 @@ class SearchInsight(SearchLog):
 
 
 def validate_query(value):
-    if not query_key(value):
+    key = query_key(value)
+    if not key:
         raise ValidationError("Enter a query with at least one letter or digit.", code="blank")
+    if len(key) > MAX_QUERY_KEY:  # normalising can lengthen text ("ß" is "ss")
+        raise ValidationError(
+            f"Enter a shorter query: normalised, it is longer than {MAX_QUERY_KEY} characters.",
+            code="max_length",
+        )
 
 
 class Curation(models.Model):
@@ -452,10 +490,20 @@ def synonym_terms(text):
     return terms
 
 
+MAX_SYNONYM_TERMS = 500
+
+
 def validate_synonyms(value):
-    if len(synonym_terms(value)) < 2:
+    terms = synonym_terms(value)
+    if len(terms) < 2:
         raise ValidationError(
             "Enter at least two different terms, separated by commas.", code="too_few"
+        )
+    if len(", ".join(terms)) > MAX_SYNONYM_TERMS:  # as stored: normalising can lengthen them
+        raise ValidationError(
+            f"Enter shorter terms: normalised, they are longer than {MAX_SYNONYM_TERMS} "
+            "characters.",
+            code="max_length",
         )
 
 
@@ -464,7 +512,7 @@ class SynonymGroup(models.Model):
     one also looks for the others, in keyword and hybrid mode, with no re-index."""
 
     terms = models.CharField(
-        max_length=500,
+        max_length=MAX_SYNONYM_TERMS,
         validators=[validate_synonyms],
         help_text='Separated by commas, e.g. "ev, electric vehicle".',
     )

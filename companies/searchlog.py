@@ -16,10 +16,10 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connection
 from django.utils import timezone
 
-from .models import SearchClick, SearchLog, query_key
+from .models import MAX_QUERY_KEY, SearchClick, SearchLog, query_key
 
 logger = logging.getLogger(__name__)
 
@@ -117,22 +117,38 @@ class LogWriter:
 
     def _write(self, batch):
         close_old_connections()
-        try:
-            for model in (SearchLog, SearchClick):
-                rows = [row for row in batch if type(row) is model]
+        dropped, error = 0, None
+        for model in (SearchLog, SearchClick):
+            rows = [row for row in batch if type(row) is model]
+            try:
                 if rows:
                     model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-            with self._lock:
-                self.written += len(batch)
-        except Exception as exc:  # the log never takes a request or the process down
-            with self._lock:
-                self.dropped += len(batch)
+            except (DataError, IntegrityError):
+                # A row the database refuses does not take the rest of the batch with it.
+                refused, error = self._one_by_one(model, rows)
+                dropped += refused
+            except Exception as exc:  # the log never takes a request or the process down
+                dropped, error = dropped + len(rows), exc
+                connection.close()
+        with self._lock:
+            self.written += len(batch) - dropped
+            self.dropped += dropped
+        if error is not None:
             logger.warning(
                 "Search log rows not written: %s",
-                exc,
-                extra={"event": "search_log_failed", "rows": len(batch), "error": str(exc)},
+                error,
+                extra={"event": "search_log_failed", "rows": dropped, "error": str(error)},
             )
-            connection.close()
+
+    def _one_by_one(self, model, rows):
+        """``(rows refused, the last error)``, writing each of ``rows`` on its own."""
+        refused, error = 0, None
+        for row in rows:
+            try:
+                row.save(force_insert=True)
+            except DatabaseError as exc:
+                refused, error = refused + 1, exc
+        return refused, error
 
 
 writer = LogWriter(maxsize=getattr(settings, "SEARCH_LOG_QUEUE_SIZE", 10_000))
@@ -143,6 +159,12 @@ def enabled():
     return getattr(settings, "SEARCH_LOG_ENABLED", True)
 
 
+def logged_query(text):
+    """A search as the log keeps it: its ``query_key``, cut to the column (normalising can
+    lengthen text, "ß" to "ss")."""
+    return query_key(text)[:MAX_QUERY_KEY]
+
+
 def record_search(results, *, surface, latency_ms):
     """Log one answered search; its id, which the results page gives its result links."""
     search_id = uuid.uuid4()
@@ -151,7 +173,7 @@ def record_search(results, *, surface, latency_ms):
         writer.put(
             SearchLog(
                 search_id=search_id,
-                query=query_key(results.query)[: SearchLog._meta.get_field("query").max_length],
+                query=logged_query(results.query),
                 mode=results.mode,
                 cities=list(results.cities),
                 understood_cities=list(understood.cities) if understood else [],
@@ -172,7 +194,7 @@ def record_click(*, search_id, query, company_id, position, target):
         writer.put(
             SearchClick(
                 search_id=search_id,
-                query=query_key(query),
+                query=logged_query(query),
                 company_id=company_id,
                 position=position,
                 target=target,

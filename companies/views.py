@@ -149,7 +149,7 @@ def _page_number(value):
 
 @require_safe
 def company_detail(request, slug):
-    company = get_object_or_404(Company, slug=slug)
+    company = get_object_or_404(Company.objects.searchable(), slug=slug)
     try:
         similar, similar_error = similar_companies(company, limit=SIMILAR_COUNT), None
     except PointNotIndexed:

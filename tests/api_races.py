@@ -74,6 +74,39 @@ class ApiRaceBattery:
             assert company.version == 4  # one step per write
             assert sorted(r.json()["version"] for r in responses) == [2, 3, 4]
 
+    def test_concurrent_patches_keep_the_keys_of_what_each_wrote(self, editor_token):
+        """A PATCH writes the keys derived from the fields it sent, never those of fields it
+        only read (a website, a name, a city another PATCH changed meanwhile)."""
+        for round_ in range(ROUNDS):
+            company = make_company(f"Keyed {round_}", link=f"https://keyed-{round_}.example")
+            moved = {"link": f"https://moved-{round_}.example", "slug": f"moved-{round_}"}
+            responses = race(
+                editor_token,
+                ("patch", url(company), moved, {}),
+                ("patch", url(company), {"city": "Berlin"}, {}),
+                ("patch", url(company), {"name": f"Renamed {round_}"}, {}),
+            )
+            assert [r.status_code for r in responses] == [200, 200, 200]
+            company.refresh_from_db()
+            assert (company.link, company.slug, company.city) == (*moved.values(), "Berlin")
+            assert (company.website_key, company.name_text, company.city_key) == (
+                f"moved-{round_}.example",
+                f"renamed {round_}",
+                "berlin",
+            )
+
+    def test_creates_of_one_name_at_once_each_get_a_slug_of_their_own(self, editor_token):
+        for round_ in range(ROUNDS):
+            responses = race(
+                editor_token,
+                *[
+                    ("post", "/api/companies/", {"name": f"Twin {round_}", "link": link}, {})
+                    for link in (f"https://twin-{round_}-{n}.example" for n in range(3))
+                ],
+            )
+            assert [r.status_code for r in responses] == [201, 201, 201]
+            assert len({r.json()["slug"] for r in responses}) == 3
+
     def test_a_patch_racing_a_delete_never_brings_the_company_back(self, editor_token):
         for round_ in range(ROUNDS):
             company = make_company(f"Doomed {round_}")

@@ -234,6 +234,13 @@ GET_CASES = {case_id: (endpoint, query) for case_id, endpoint, query in _get_cas
 
 # Bodies that must not create or change a company, by JSON and by content.
 NEW = {"name": "Battery Test Co", "link": "https://battery-test.example"}
+# A valid 500-character link whose website key is longer than its column: lower-casing turns
+# each "İ" of the host into two characters.
+LOWER_CASED_HOST = ".".join(["\u0130" * 40] * 3) + ".com"
+LONG_KEY_LINK = f"https://{LOWER_CASED_HOST}/" + "p" * (500 - 9 - len(LOWER_CASED_HOST))
+# Text that normalising lengthens: "ß" case-folds to "ss", "\ufdfa" NFKC-expands to 18 characters.
+SHARP_S = "ß" * 1000
+EXPANDING = "\ufdfa" * 60
 
 
 def _json(**changes):
@@ -275,6 +282,8 @@ BAD_BODIES = {
     "link_ftp": _json(link="ftp://acme.example"),
     "link_no_host": _json(link="http://"),
     "link_spaces": _json(link="https://acme .example"),
+    "link_unparsable": _json(link="http://[::1"),
+    "link_key_too_long": _json(link=LONG_KEY_LINK),
     "image_javascript": _json(image_url="javascript:alert(1)"),
     "slug_path": _json(slug="../../admin"),
     "slug_spaces": _json(slug="a b"),
@@ -376,6 +385,8 @@ BAD_ADMIN_FORMS = {
     "link_javascript": {"link": "javascript:alert(1)"},
     "link_nul": {"link": "https://acme.example/\x00"},
     "link_taken": {"link": OTHER_LINK},
+    "link_unparsable": {"link": "http://[::1"},
+    "link_key_too_long": {"link": LONG_KEY_LINK},
     "slug_path": {"slug": "../../x"},
     "slug_taken": {"slug": OTHER_SLUG},
     "city_too_long": {"city": "c" * 101},
@@ -392,6 +403,8 @@ BAD_IMPORT_FILES = {
     "lone_surrogate": b'{"name": "\\ud800", "link": "https://acme.example"}\n',
     "nul": b'{"name": "Ac\\u0000me", "link": "https://acme.example"}\n',
     "javascript_link": b'{"name": "Acme", "link": "javascript:alert(1)"}\n',
+    "unparsable_link": b'{"name": "Acme", "link": "http://[::1"}\n',
+    "link_key_too_long": json.dumps({"name": "Acme", "link": LONG_KEY_LINK}).encode() + b"\n",
     "not_objects": b"[1, 2, 3]",
     "too_large": b'{"name": "Acme", "link": "https://acme.example", "description": "'
     + b"d" * 6_000_000
@@ -408,6 +421,8 @@ BAD_CURATION_BODIES = {
     "query_only_punctuation": json.dumps({"query": "?!…"}).encode(),
     "query_number": json.dumps({"query": 7}).encode(),
     "query_too_long": json.dumps({"query": "q" * 5000}).encode(),
+    "query_key_too_long": json.dumps({"query": SHARP_S}).encode(),
+    "query_key_expanded": json.dumps({"query": EXPANDING}).encode(),
     "pinned_unknown": json.dumps({"query": "x", "pinned": [99999999]}).encode(),
     "pinned_huge": json.dumps({"query": "x", "pinned": [10**30]}).encode(),
     "pinned_negative": json.dumps({"query": "x", "pinned": [-1]}).encode(),

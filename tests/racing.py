@@ -97,6 +97,7 @@ class Clients:
             self._field_writer("tags", lambda t: f"tag{t}"),
             self._field_writer("image_url", lambda t: f"https://img.example/{t}.png"),
             self._field_writer("name", lambda t: f"Racer {t}"),
+            self._field_writer("link", lambda t: f"https://racer-{t.replace('x', '-')}.example"),
             self._description_writer(),
             self._creator_and_deleter(),
             self._deleter(),
@@ -252,6 +253,17 @@ def settled(timeout=10):
         time.sleep(0.2)
 
 
+def _keys(company):
+    return company.name_text, company.city_key, company.website_key
+
+
+def derived_keys(company):
+    """The keys ``Company.normalize`` derives from the stored name, city and link."""
+    fresh = Company(name=company.name, city=company.city, link=company.link)
+    fresh.normalize()
+    return _keys(fresh)
+
+
 def assert_consistent(race, timeout=10):
     """After the race settled (within ``timeout`` seconds): the index equals the database; no
     2xx write is lost; nothing deleted is back or found; no text is older than the record's."""
@@ -269,6 +281,8 @@ def assert_consistent(race, timeout=10):
         if key[0] in rows and getattr(rows[key[0]], key[1]) != value
     }
     assert not lost, f"acknowledged writes lost: {lost}"
+    off_key = [pk for pk, company in rows.items() if derived_keys(company) != _keys(company)]
+    assert not off_key, f"keys not derived from the stored fields: {off_key}"
 
     points = get_store().point_hashes()
     ghosts = set(points) - {pk for pk, company in rows.items() if company.searchable}

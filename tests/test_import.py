@@ -103,6 +103,24 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(search_st
     assert sorted(Company.objects.values_list("name", flat=True)) == ["Good One", "Good Two"]
 
 
+def test_a_link_that_is_no_url_or_too_long_once_lower_cased_is_that_row_rejected(
+    search_store, tmp_path
+):
+    host = ".".join(["\u0130" * 40] * 3) + ".com"  # "İ" lower-cases to two characters
+    long_key = f"https://{host}/" + "p" * (500 - 9 - len(host))
+    text = jsonl(
+        row("Good One"),
+        row("No Host", link="http://[::1"),
+        row("Long Key", link=long_key),
+        row("Good Two"),
+    )
+    out, err = run_import(tmp_path, text)
+    assert "2 created, 0 updated, 0 unchanged, 2 rejected" in out
+    assert "line 2: link: Enter a valid URL." in err
+    assert "line 3: link: Enter a shorter website" in err
+    assert sorted(Company.objects.values_list("name", flat=True)) == ["Good One", "Good Two"]
+
+
 def test_rows_no_database_can_store_are_rejected(search_store):
     text = "\n".join(
         [

@@ -180,6 +180,29 @@ def test_a_synonym_group_is_stored_normalised(admin_client):
     assert SynonymGroup.objects.get().terms == "ev, electric vehicle"
 
 
+@pytest.mark.parametrize(
+    "hidden", ["\u00b2", "\u2460", "99999999999999999999", "1" * 5000, "-1", "abc", "1,,1"]
+)
+def test_hidden_ids_that_can_be_no_company_are_a_form_error(admin_client, hidden):
+    """ "²" passes str.isdigit but not int(), an id past 2**63 is an error to SQLite: refused
+    as ids before either sees them."""
+    response = admin_client.post(
+        reverse("admin:companies_curation_add"),
+        {"query": "q", "hidden": hidden, "pins-TOTAL_FORMS": "0", "pins-INITIAL_FORMS": "0"},
+    )
+    assert response.status_code == 200 and "errornote" in response.content.decode()
+    assert not Curation.objects.exists()
+
+
+@pytest.mark.parametrize("terms", ["\u00df" * 400 + ", x", "\ufdfa" * 30 + ", x"])
+def test_a_synonym_group_longer_than_its_column_once_normalised_is_a_form_error(
+    admin_client, terms
+):
+    response = admin_client.post(reverse("admin:companies_synonymgroup_add"), {"terms": terms})
+    assert response.status_code == 200 and "Enter shorter terms" in response.content.decode()
+    assert not SynonymGroup.objects.exists()
+
+
 @pytest.mark.parametrize("existing", [False, True])
 def test_a_company_pinned_twice_or_pinned_and_hidden_is_a_form_error(admin_client, existing):
     company = Company.objects.create(name="Co", slug="co", city="Chicago")

@@ -141,6 +141,14 @@ def test_index_down_company_page_still_answers(client, settings, demo_companies)
     assert "Search is unavailable at the moment" in response.content.decode()
 
 
+def test_a_hidden_companys_page_is_not_found(client, search_store):
+    hidden = make_company("Backroom", description="Not for the public.", searchable=False)
+    assert client.get(hidden.get_absolute_url()).status_code == 404
+    hidden.searchable = True
+    hidden.save()
+    assert client.get(hidden.get_absolute_url()).status_code == 200
+
+
 def test_company_page(client, demo_companies):
     company = Company.objects.get(name="SpotHero")
     response = client.get(company.get_absolute_url())

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from companies import searchlog
-from companies.models import Company, SearchClick, SearchLog
+from companies.models import MAX_QUERY_KEY, Company, SearchClick, SearchLog
 from companies.searchlog import LogWriter
 from companies.tasks import purge_search_log_task
 from tests.factories import make_company
@@ -113,6 +113,18 @@ def test_rows_are_written_in_batches(db):
     assert SearchLog.objects.count() == 1200 and writer.written == 1200 and writer.dropped == 0
 
 
+def test_a_row_the_database_refuses_does_not_take_its_batch_with_it(db):
+    writer = LogWriter(maxsize=100)
+    writer._start = lambda: None  # written from this thread, in one batch
+    refused = log_row("refused")
+    refused.mode = None  # NOT NULL, on every database
+    for row in (log_row("before"), refused, log_row("after")):
+        writer.put(row)
+    assert writer.flush(timeout=5)
+    assert sorted(SearchLog.objects.values_list("query", flat=True)) == ["after", "before"]
+    assert (writer.written, writer.dropped) == (2, 1)
+
+
 def test_the_periodic_task_purges_rows_older_than_the_retention(settings, db):
     settings.SEARCH_LOG_DAYS = 30
     now = timezone.now()
@@ -179,6 +191,17 @@ def test_a_click_is_logged(client, log_on, companies):
         2,
         "page",
     )
+
+
+def test_a_query_that_normalising_lengthens_is_logged_cut_to_its_column(client, log_on, companies):
+    """ "\ufdfa" is 18 characters once normalised: 60 of them, sent as 60, are logged as the
+    column's 1,000, and the clicks around it are logged too (on PostgreSQL the longer key was
+    refused, and its whole batch with it)."""
+    for query in ("parking", "\ufdfa" * 60, "fintech"):
+        assert click(client, q=query, company=str(companies[0].pk)).status_code == 204
+    assert searchlog.writer.flush(timeout=15)
+    logged = sorted(SearchClick.objects.values_list("query", flat=True), key=len)
+    assert sorted(logged[:2]) == ["fintech", "parking"] and len(logged[2]) == MAX_QUERY_KEY
 
 
 def test_the_results_page_gives_its_links_what_the_beacon_sends(client, indexed):

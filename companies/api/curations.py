@@ -17,7 +17,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import permissions, serializers, viewsets
 
-from companies.models import MAX_QUERY_KEY, Company, Curation, CurationPin, query_key
+from companies.models import (
+    MAX_ID,
+    MAX_QUERY_KEY,
+    Company,
+    Curation,
+    CurationPin,
+    validate_query,
+)
 
 from .schema import ERROR_OR_FIELD_ERRORS, errors
 from .serializers import Conflict, NonBlankCharField, StrictBodyMixin
@@ -38,7 +45,7 @@ class CurationPermissions(permissions.DjangoModelPermissions):
 
 def company_ids(max_length, help_text):
     return serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         max_length=max_length,
         required=False,
         help_text=help_text,
@@ -48,6 +55,7 @@ def company_ids(max_length, help_text):
 class CurationSerializer(StrictBodyMixin, serializers.ModelSerializer):
     query = NonBlankCharField(
         max_length=MAX_QUERY_KEY,
+        validators=[validate_query],
         help_text="The search this applies to; case, spaces and punctuation do not matter. "
         "One curation per query.",
     )
@@ -58,11 +66,6 @@ class CurationSerializer(StrictBodyMixin, serializers.ModelSerializer):
         model = Curation
         fields = ["id", "query", "pinned", "hidden", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
-
-    def validate_query(self, value):
-        if not query_key(value):
-            raise serializers.ValidationError("Enter a query with at least one letter or digit.")
-        return value
 
     def validate(self, attrs):
         errors = {}
@@ -79,11 +82,8 @@ class CurationSerializer(StrictBodyMixin, serializers.ModelSerializer):
                 errors[field] = [f"Each company once: {', '.join(map(str, repeated))} repeated."]
             elif unknown:
                 errors[field] = [f"No company with id {', '.join(map(str, unknown))}."]
-        both = sorted(set(pinned) & set(hidden))
-        if both and not errors:
-            errors["hidden"] = [
-                f"A company cannot be pinned and hidden: {', '.join(map(str, both))}."
-            ]
+        if not errors:
+            errors = pinned_and_hidden(pinned, hidden)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -118,6 +118,14 @@ class CurationSerializer(StrictBodyMixin, serializers.ModelSerializer):
             with transaction.atomic():
                 if curation.pk is not None:
                     Curation.objects.select_for_update().filter(pk=curation.pk).first()
+                    # Checked again under the lock: a list sent alone was checked against the
+                    # other as read before, which a concurrent request may have changed since.
+                    conflict = pinned_and_hidden(
+                        data["pinned"] if "pinned" in data else _stored_pins(curation),
+                        data["hidden"] if "hidden" in data else _stored_hidden(curation),
+                    )
+                    if conflict:
+                        raise serializers.ValidationError(conflict)
                 if "query" in data:
                     curation.query = data["query"]
                     curation.normalize()
@@ -147,6 +155,23 @@ class CurationSerializer(StrictBodyMixin, serializers.ModelSerializer):
                 {"non_field_errors": ["A company given was deleted meanwhile; nothing was saved."]}
             ) from None
         return Curation.objects.prefetch_related("pins", "hidden").get(pk=curation.pk)
+
+
+def pinned_and_hidden(pinned, hidden):
+    """The error of a curation that would pin and hide one company, if it would."""
+    both = sorted(set(pinned) & set(hidden))
+    if both:
+        return {"hidden": [f"A company cannot be pinned and hidden: {', '.join(map(str, both))}."]}
+    return {}
+
+
+def _stored_pins(curation):
+    return list(CurationPin.objects.filter(curation=curation).values_list("company", flat=True))
+
+
+def _stored_hidden(curation):
+    hidden = Curation.hidden.through.objects.filter(curation=curation)
+    return list(hidden.values_list("company", flat=True))
 
 
 CURATION_ID = OpenApiParameter(

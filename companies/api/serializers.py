@@ -267,15 +267,20 @@ class CompanySerializer(StrictBodyMixin, serializers.ModelSerializer):
         ):
             return self.instance
         self._raise_conflicts()
-        try:
-            with transaction.atomic():
-                return super().save(**kwargs)
-        except IntegrityError:
-            self._raise_conflicts()
-            raise Conflict(
-                "Another request changed a company with this website or slug at the same "
-                "time; please try again."
-            ) from None
+        # A new company's slug is derived from its name unless sent; another company created
+        # with that name at the same moment can take it first, and then the next one is free.
+        attempts = 3 if self.instance is None and not self.validated_data.get("slug") else 1
+        for attempt in range(attempts):
+            try:
+                with transaction.atomic():
+                    return super().save(**kwargs)
+            except IntegrityError:
+                self._raise_conflicts()
+                if attempt + 1 == attempts:
+                    raise Conflict(
+                        "Another request changed a company with this website or slug at the "
+                        "same time; please try again."
+                    ) from None
 
     def update(self, instance, validated_data):
         """Write only the fields the request sent: a concurrent request that changed other
