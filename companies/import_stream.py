@@ -104,12 +104,15 @@ class Checkpoint:
         try:
             saved = json.loads(fresh.state_path.read_text())
         except (OSError, ValueError):
-            return fresh
+            saved = {}
         if (saved.get("file"), saved.get("size"), saved.get("mtime_ns")) != (
             fresh.file,
             fresh.size,
             fresh.mtime_ns,
         ):
+            # What an import of another version of the file left (its websites above all)
+            # belongs to no import of this one.
+            fresh.remove()
             return fresh
         checkpoint = cls(**{**saved, "seen": {}})
         checkpoint.seen = checkpoint._read_seen()

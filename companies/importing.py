@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -272,6 +272,8 @@ def import_companies(data, *, progress=None):
 
 # Rows checked and written per statement batch (and per transaction in a streaming import).
 CHUNK_ROWS = 500
+# Times a chunk is written before a slug or website taken meanwhile by another writer fails it.
+WRITE_ATTEMPTS = 3
 
 
 class RowWriter:
@@ -306,11 +308,33 @@ class RowWriter:
         self.written = {}
         if not cleaned:
             return []
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                created, updated, unchanged = self._write_cleaned(cleaned)
+                break
+            except IntegrityError:
+                # Another writer took a slug or a website since they were read (the slugs are
+                # read once per import): read them again, and write the chunk again.
+                self._taken_slugs = None
+                if attempt + 1 == WRITE_ATTEMPTS:
+                    raise
+        result.created += len(created)
+        result.updated += len(updated)
+        result.unchanged += len(unchanged)
+        # Unchanged companies too: the indexer brings their points up to date if they are not.
+        ids = [company.pk for company in (*updated, *unchanged, *created)]
+        result.company_ids += ids
+        self.written = {key: line for key, (line, _values) in cleaned.items()}
+        self.seen.update(self.written)
+        return ids
+
+    def _write_cleaned(self, cleaned):
+        """``(companies created, updated, unchanged)``, written in one transaction."""
         with transaction.atomic():
             existing = _existing_by_key(list(cleaned))
             if self._taken_slugs is None:
                 self._taken_slugs = set(Company.objects.values_list("slug", flat=True))
-            to_create, to_update, ids = [], [], []
+            to_create, to_update, unchanged = [], [], []
             now = timezone.now()
             for key, (_line, values) in cleaned.items():
                 company = existing.get(key)
@@ -318,32 +342,27 @@ class RowWriter:
                     slug = free_slug(values["name"], self._taken_slugs)
                     self._taken_slugs.add(slug)
                     to_create.append(Company(**values, slug=slug))
-                    continue
-                if any(getattr(company, name) != value for name, value in values.items()):
+                elif any(getattr(company, name) != value for name, value in values.items()):
                     for name, value in values.items():
                         setattr(company, name, value)
                     company.updated_at = now
                     company.version = F("version") + 1  # as every save counts a change
                     to_update.append(company)
                 else:
-                    result.unchanged += 1
-                ids.append(company.pk)
+                    unchanged.append(company)
             created = Company.objects.bulk_create(to_create, batch_size=CHUNK_ROWS)
             Company.objects.bulk_update(
                 to_update, [*UPDATABLE_FIELDS, "version", "updated_at"], batch_size=CHUNK_ROWS
             )
-        result.created += len(created)
-        result.updated += len(to_update)
-        ids += [company.pk for company in created]
-        result.company_ids += ids
-        self.written = {key: line for key, (line, _values) in cleaned.items()}
-        self.seen.update(self.written)
-        return ids
+        return created, to_update, unchanged
 
 
 def _existing_by_key(keys, chunk=500):
-    """The companies with these website keys, locked (in id order, as the indexer locks) until
-    the chunk is written: an edit committed between this read and the write would be undone."""
+    """The companies with these website keys, locked until the chunk is written (an edit
+    committed between this read and the write would be undone), in id order within each query
+    as the indexer locks. The admin's import holds them until the whole file is written, so a
+    re-index of the same companies meanwhile can still deadlock with it on PostgreSQL, which
+    then refuses one of the two (docs/indexing.md)."""
     found = {}
     for start in range(0, len(keys), chunk):
         companies = Company.objects.select_for_update().filter(

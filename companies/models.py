@@ -15,6 +15,7 @@ from django.core.validators import MaxLengthValidator, URLValidator
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
+from django.utils.deconstruct import deconstructible
 from django.utils.text import slugify
 
 MAX_DESCRIPTION = 10_000
@@ -96,6 +97,30 @@ def validate_website_key(link):
         )
 
 
+@deconstructible
+class KeyFits:
+    """Text whose ``text_key`` fits ``limit`` characters, the column the key is stored in:
+    NFKC can lengthen text (one "\ufdfa" is 18 characters), and a key cut short matches nothing
+    that compares whole keys (a city filter, its facet)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+
+    def __call__(self, value):
+        if len(text_key(value)) > self.limit:
+            raise ValidationError(
+                f"Enter shorter text: normalised, it is longer than {self.limit} characters.",
+                code="max_length",
+            )
+
+    def __eq__(self, other):
+        return isinstance(other, KeyFits) and other.limit == self.limit
+
+
+# The columns of the name's and the city's keys.
+NAME_KEY_LENGTH = 800
+CITY_KEY_LENGTH = 400
+
 # The largest id a company (or any row) can have: a BigAutoField on every database.
 MAX_ID = 2**63 - 1
 
@@ -130,9 +155,9 @@ INDEX_FIELDS = ("index_status", "indexed_at", "indexed_hash", "index_error")
 
 
 class Company(models.Model):
-    name = models.CharField(max_length=200, validators=[validate_visible])
+    name = models.CharField(max_length=200, validators=[validate_visible, KeyFits(NAME_KEY_LENGTH)])
     name_text = models.CharField(
-        max_length=800,
+        max_length=NAME_KEY_LENGTH,
         blank=True,
         db_index=True,
         editable=False,
@@ -143,9 +168,9 @@ class Company(models.Model):
     description = models.TextField(
         blank=True, max_length=MAX_DESCRIPTION, validators=[MaxLengthValidator(MAX_DESCRIPTION)]
     )
-    city = models.CharField(max_length=100, blank=True)
+    city = models.CharField(max_length=100, blank=True, validators=[KeyFits(CITY_KEY_LENGTH)])
     city_key = models.CharField(
-        max_length=400,
+        max_length=CITY_KEY_LENGTH,
         blank=True,
         db_index=True,
         editable=False,
@@ -256,8 +281,9 @@ class Company(models.Model):
         """Trim and collapse the one-line fields, and derive the keys from them."""
         self.name = one_line(self.name)
         self.city = one_line(self.city)
-        self.name_text = text_key(self.name)[:800]
-        self.city_key = text_key(self.city)[:400]
+        # Cut only for a save that skipped validation (``KeyFits`` refuses longer ones).
+        self.name_text = text_key(self.name)[:NAME_KEY_LENGTH]
+        self.city_key = text_key(self.city)[:CITY_KEY_LENGTH]
         self.website_key = website_key(self.link)
 
     def _do_update(self, base_qs, using, pk_val, values, update_fields, forced_update):

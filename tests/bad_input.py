@@ -275,6 +275,8 @@ BAD_BODIES = {
     "name_too_long": _json(name="n" * 201),
     "description_too_long": _json(description="d" * 10_001),
     "city_too_long": _json(city="c" * 101),
+    "city_key_too_long": _json(city=EXPANDING[:23]),
+    "name_key_too_long": _json(name=EXPANDING[:45]),
     "tags_too_long": _json(tags="t" * 501),
     "link_null": _json(link=None),
     "link_javascript": _json(link="javascript:alert(1)"),
@@ -390,6 +392,7 @@ BAD_ADMIN_FORMS = {
     "slug_path": {"slug": "../../x"},
     "slug_taken": {"slug": OTHER_SLUG},
     "city_too_long": {"city": "c" * 101},
+    "city_key_too_long": {"city": EXPANDING[:23]},
     "tags_too_long": {"tags": "t" * 501},
     "image_javascript": {"image_url": "javascript:alert(1)"},
 }

@@ -121,6 +121,30 @@ def test_a_link_that_is_no_url_or_too_long_once_lower_cased_is_that_row_rejected
     assert sorted(Company.objects.values_list("name", flat=True)) == ["Good One", "Good Two"]
 
 
+def test_a_slug_or_website_taken_by_another_writer_between_chunks_does_not_stop_it(
+    search_store, tmp_path, monkeypatch
+):
+    """The import reads the slugs in use once; a company created meanwhile by someone else
+    with the same name (or the same website) makes the next chunk read them again."""
+    from companies import import_stream
+
+    advance = import_stream.Checkpoint.advance
+
+    def advance_then_another_writer(self, *args, **kwargs):
+        advance(self, *args, **kwargs)
+        if not Company.objects.filter(slug="beta").exists():
+            Company.objects.create(name="Beta", link="https://other-beta.example")
+            Company.objects.create(name="Gamma Elsewhere", link="https://gamma.example")
+
+    monkeypatch.setattr(import_stream.Checkpoint, "advance", advance_then_another_writer)
+    text = jsonl(row("Alpha"), row("Beta"), row("Gamma"))
+    out, _ = run_import(tmp_path, text, "--chunk-size=1")
+    assert "2 created, 1 updated, 0 unchanged, 0 rejected" in out
+    beta = Company.objects.get(link=row("Beta")["link"])
+    assert beta.slug == "beta-2"
+    assert Company.objects.get(website_key="gamma.example").name == "Gamma"
+
+
 def test_rows_no_database_can_store_are_rejected(search_store):
     text = "\n".join(
         [

@@ -142,4 +142,9 @@ def test_a_checkpoint_is_only_for_the_same_unchanged_file(tmp_path, settings):
     assert (again.position, again.line, again.records, again.created) == (14, 2, 1, 1)
     assert again.seen == {"a.example": 1}
     path.write_bytes(b'{"name": "A"}\n{"name": "C"}\n{"name": "D"}\n')  # changed: start over
-    assert not Checkpoint.for_file(path).resumed
+    fresh = Checkpoint.for_file(path)
+    assert not fresh.resumed and fresh.seen == {}
+    # ... and nothing of the earlier version's run is left to be read back later: the websites
+    # of its lines are not those of this version's lines.
+    fresh.advance(14, 2, 1, totals, {"c.example": 1})
+    assert Checkpoint.for_file(path).seen == {"c.example": 1}

@@ -176,14 +176,9 @@ def test_a_city_merge_leaves_a_company_moved_meanwhile_where_it_was_moved(admin_
     assert Company.objects.filter(city="London").count() == 4
 
 
-def test_pinning_and_hiding_one_company_at_once_leaves_it_one_or_the_other(
-    search_store, admin_user, monkeypatch
-):
-    """Each request alone is valid; the later one is checked again under the curation's lock
-    against what the earlier one wrote, and refused."""
-    company = make_company("Acme")
-    curation = Curation.objects.create(query="acme")
-    auth = {"Authorization": f"Token {Token.objects.create(user=admin_user).key}"}
+def curation_patch_while(monkeypatch, auth, url, late_body, early):
+    """PATCH ``late_body`` is checked, ``early()`` is answered, then the PATCH writes. Both
+    responses, early first."""
     validated, go = threading.Event(), threading.Event()
     validate = CurationSerializer.validate
 
@@ -195,28 +190,81 @@ def test_pinning_and_hiding_one_company_at_once_leaves_it_one_or_the_other(
         return attrs
 
     monkeypatch.setattr(CurationSerializer, "validate", held_validate)
-    url, late = f"/api/curations/{curation.pk}/", {}
+    late = {}
 
-    def hide():
+    def send_late():
         try:
             late["response"] = Client(raise_request_exception=False).patch(
-                url,
-                {"hidden": [company.pk]},
-                content_type="application/json",
-                headers={**auth, "X-Late": "1"},
+                url, late_body, content_type="application/json", headers={**auth, "X-Late": "1"}
             )
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=hide)
+    thread = threading.Thread(target=send_late)
     thread.start()
     assert validated.wait(30)
-    pin = Client().patch(
-        url, {"pinned": [company.pk]}, content_type="application/json", headers=auth
-    )
+    first = early()
     go.set()
     thread.join()
-    assert (pin.status_code, late["response"].status_code) == (200, 400)
-    assert "pinned and hidden" in late["response"].json()["hidden"][0]
+    return first, late["response"]
+
+
+@pytest.fixture
+def curation_api(search_store, admin_user):
+    """A company, a curation of "acme", its URL and an editor's token header."""
+    company = make_company("Acme")
+    curation = Curation.objects.create(query="acme")
+    auth = {"Authorization": f"Token {Token.objects.create(user=admin_user).key}"}
+    return company, curation, f"/api/curations/{curation.pk}/", auth
+
+
+def test_pinning_and_hiding_one_company_at_once_leaves_it_one_or_the_other(
+    monkeypatch, curation_api
+):
+    """Each request alone is valid; the later one is checked again under the curation's lock
+    against what the earlier one wrote, and refused."""
+    company, _, url, auth = curation_api
+    pin, hide = curation_patch_while(
+        monkeypatch,
+        auth,
+        url,
+        {"hidden": [company.pk]},
+        lambda: Client().patch(
+            url, {"pinned": [company.pk]}, content_type="application/json", headers=auth
+        ),
+    )
+    assert (pin.status_code, hide.status_code) == (200, 400)
+    assert "pinned and hidden" in hide.json()["hidden"][0]
     stored = Client().get(url, headers=auth).json()
     assert (stored["pinned"], stored["hidden"]) == ([company.pk], [])
+
+
+def test_a_patch_of_a_list_keeps_the_query_renamed_meanwhile(monkeypatch, curation_api):
+    company, curation, url, auth = curation_api
+    rename, hide = curation_patch_while(
+        monkeypatch,
+        auth,
+        url,
+        {"hidden": [company.pk]},
+        lambda: Client().patch(
+            url, {"query": "Acme Corp"}, content_type="application/json", headers=auth
+        ),
+    )
+    assert (rename.status_code, hide.status_code) == (200, 200)
+    curation.refresh_from_db()
+    assert (curation.query, curation.query_key) == ("Acme Corp", "acme corp")
+    assert list(curation.hidden.values_list("pk", flat=True)) == [company.pk]
+
+
+def test_a_patch_never_brings_back_a_curation_deleted_meanwhile(monkeypatch, curation_api):
+    company, curation, url, auth = curation_api
+    delete, hide = curation_patch_while(
+        monkeypatch,
+        auth,
+        url,
+        {"hidden": [company.pk]},
+        lambda: Client().delete(url, headers=auth),
+    )
+    assert (delete.status_code, hide.status_code) == (204, 404)
+    assert hide.json()["code"] == "not_found"
+    assert not Curation.objects.filter(pk=curation.pk).exists()

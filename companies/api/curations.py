@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.exceptions import NotFound
 
 from companies.models import (
     MAX_ID,
@@ -26,6 +27,7 @@ from companies.models import (
     validate_query,
 )
 
+from .errors import NOT_FOUND
 from .schema import ERROR_OR_FIELD_ERRORS, errors
 from .serializers import Conflict, NonBlankCharField, StrictBodyMixin
 
@@ -117,7 +119,11 @@ class CurationSerializer(StrictBodyMixin, serializers.ModelSerializer):
         try:
             with transaction.atomic():
                 if curation.pk is not None:
-                    Curation.objects.select_for_update().filter(pk=curation.pk).first()
+                    # Written from the row as locked, not as read before: a query renamed
+                    # meanwhile stays renamed, and a curation deleted meanwhile stays deleted.
+                    curation = Curation.objects.select_for_update().filter(pk=curation.pk).first()
+                    if curation is None:
+                        raise NotFound(NOT_FOUND)
                     # Checked again under the lock: a list sent alone was checked against the
                     # other as read before, which a concurrent request may have changed since.
                     conflict = pinned_and_hidden(
