@@ -82,44 +82,32 @@ def website_key(link):
     return f"{host}{path}" or None
 
 
-# The longest website key stored (the column's length). A link fits its own 500 characters,
-# but lower-casing can lengthen its host ("İ" becomes two characters).
-MAX_WEBSITE_KEY = 500
-
-
-def validate_website_key(link):
-    key = website_key(link)
-    if key and len(key) > MAX_WEBSITE_KEY:
-        raise ValidationError(
-            "Enter a shorter website: its address without scheme or www. is longer than "
-            f"{MAX_WEBSITE_KEY} characters once lower-cased.",
-            code="max_length",
-        )
-
-
 @deconstructible
 class KeyFits:
-    """Text whose ``text_key`` fits ``limit`` characters, the column the key is stored in:
-    NFKC can lengthen text (one "\ufdfa" is 18 characters), and a key cut short matches nothing
-    that compares whole keys (a city filter, its facet)."""
+    """Text whose ``key`` fits ``limit`` characters, the column the key is stored in. A key can
+    be longer than its text: NFKC lengthens some (one "\ufdfa" is 18 characters), lower-casing
+    others ("İ" is two), and a key cut short matches nothing that compares whole keys (a city
+    filter, its facet), while a website's key must stay whole to stay unique."""
 
-    def __init__(self, limit):
+    def __init__(self, limit, key=text_key):
         self.limit = limit
+        self.key = key
 
     def __call__(self, value):
-        if len(text_key(value)) > self.limit:
+        if len(self.key(value) or "") > self.limit:
             raise ValidationError(
                 f"Enter shorter text: normalised, it is longer than {self.limit} characters.",
                 code="max_length",
             )
 
     def __eq__(self, other):
-        return isinstance(other, KeyFits) and other.limit == self.limit
+        return isinstance(other, KeyFits) and (other.limit, other.key) == (self.limit, self.key)
 
 
-# The columns of the name's and the city's keys.
+# The columns of the keys derived from the name, the city and the link.
 NAME_KEY_LENGTH = 800
 CITY_KEY_LENGTH = 400
+WEBSITE_KEY_LENGTH = 500
 
 # The largest id a company (or any row) can have: a BigAutoField on every database.
 MAX_ID = 2**63 - 1
@@ -179,7 +167,10 @@ class Company(models.Model):
     )
     image_url = models.URLField("logo URL", max_length=500, blank=True, validators=[http_url])
     link = models.URLField(
-        "website", max_length=500, blank=True, validators=[http_url, validate_website_key]
+        "website",
+        max_length=500,
+        blank=True,
+        validators=[http_url, KeyFits(WEBSITE_KEY_LENGTH, key=website_key)],
     )
     tags = models.CharField(
         max_length=500, blank=True, help_text="Markets and keywords, separated by spaces."
@@ -189,7 +180,7 @@ class Company(models.Model):
         help_text="Untick to keep the record but take it out of search and every public page.",
     )
     website_key = models.CharField(
-        max_length=MAX_WEBSITE_KEY,
+        max_length=WEBSITE_KEY_LENGTH,
         unique=True,
         null=True,
         editable=False,

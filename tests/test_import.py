@@ -117,7 +117,7 @@ def test_a_link_that_is_no_url_or_too_long_once_lower_cased_is_that_row_rejected
     out, err = run_import(tmp_path, text)
     assert "2 created, 0 updated, 0 unchanged, 2 rejected" in out
     assert "line 2: link: Enter a valid URL." in err
-    assert "line 3: link: Enter a shorter website" in err
+    assert "line 3: link: Enter shorter text: normalised, it is longer than 500" in err
     assert sorted(Company.objects.values_list("name", flat=True)) == ["Good One", "Good Two"]
 
 

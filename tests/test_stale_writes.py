@@ -55,21 +55,21 @@ def test_a_partial_save_writes_only_its_fields_and_the_keys_derived_from_them(se
     assert company.slug == "zebracorp"
 
 
-def patch_while_another_commits(monkeypatch, token, pk, late_body, early_body):
-    """PATCH ``late_body`` reads the company, PATCH ``early_body`` commits, then the late one
-    writes. Both responses, early first."""
-    read, go = threading.Event(), threading.Event()
-    get_object = CompanyViewSet.get_object
+def late_patch_while(monkeypatch, step, request_of, url, late_body, auth, early):
+    """PATCH ``late_body`` to ``url`` is held after ``step`` (a method, patched here; its
+    instance's request is ``request_of(instance)``) until ``early()`` is answered, then goes
+    on. Both responses, early first."""
+    reached, go = threading.Event(), threading.Event()
+    original = getattr(*step)
 
-    def held_get_object(self):
-        company = get_object(self)
-        if self.request.headers.get("X-Late") == "1":
-            read.set()
+    def held(self, *args):
+        result = original(self, *args)
+        if request_of(self).headers.get("X-Late") == "1":
+            reached.set()
             assert go.wait(30)
-        return company
+        return result
 
-    monkeypatch.setattr(CompanyViewSet, "get_object", held_get_object)
-    url, auth = f"/api/companies/{pk}/", {"Authorization": f"Token {token}"}
+    monkeypatch.setattr(*step, held)
     late = {}
 
     def send_late():
@@ -82,13 +82,28 @@ def patch_while_another_commits(monkeypatch, token, pk, late_body, early_body):
 
     thread = threading.Thread(target=send_late)
     thread.start()
-    assert read.wait(30)
-    early = Client(raise_request_exception=False).patch(
-        url, early_body, content_type="application/json", headers=auth
-    )
+    assert reached.wait(30)
+    first = early()
     go.set()
     thread.join()
-    return early, late["response"]
+    return first, late["response"]
+
+
+def patch_while_another_commits(monkeypatch, token, pk, late_body, early_body):
+    """PATCH ``late_body`` reads the company, PATCH ``early_body`` commits, then the late one
+    writes."""
+    url, auth = f"/api/companies/{pk}/", {"Authorization": f"Token {token}"}
+    return late_patch_while(
+        monkeypatch,
+        (CompanyViewSet, "get_object"),
+        lambda view: view.request,
+        url,
+        late_body,
+        auth,
+        lambda: Client(raise_request_exception=False).patch(
+            url, early_body, content_type="application/json", headers=auth
+        ),
+    )
 
 
 @pytest.mark.parametrize(
@@ -177,36 +192,16 @@ def test_a_city_merge_leaves_a_company_moved_meanwhile_where_it_was_moved(admin_
 
 
 def curation_patch_while(monkeypatch, auth, url, late_body, early):
-    """PATCH ``late_body`` is checked, ``early()`` is answered, then the PATCH writes. Both
-    responses, early first."""
-    validated, go = threading.Event(), threading.Event()
-    validate = CurationSerializer.validate
-
-    def held_validate(self, attrs):
-        attrs = validate(self, attrs)
-        if self.context["request"].headers.get("X-Late") == "1":
-            validated.set()
-            assert go.wait(30)
-        return attrs
-
-    monkeypatch.setattr(CurationSerializer, "validate", held_validate)
-    late = {}
-
-    def send_late():
-        try:
-            late["response"] = Client(raise_request_exception=False).patch(
-                url, late_body, content_type="application/json", headers={**auth, "X-Late": "1"}
-            )
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=send_late)
-    thread.start()
-    assert validated.wait(30)
-    first = early()
-    go.set()
-    thread.join()
-    return first, late["response"]
+    """PATCH ``late_body`` is checked, ``early()`` is answered, then the PATCH writes."""
+    return late_patch_while(
+        monkeypatch,
+        (CurationSerializer, "validate"),
+        lambda serializer: serializer.context["request"],
+        url,
+        late_body,
+        auth,
+        early,
+    )
 
 
 @pytest.fixture
