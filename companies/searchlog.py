@@ -125,8 +125,8 @@ class LogWriter:
                     model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
             except (DataError, IntegrityError):
                 # A row the database refuses does not take the rest of the batch with it.
-                refused, error = self._one_by_one(model, rows)
-                dropped += refused
+                refused, row_error = self._one_by_one(model, rows)
+                dropped, error = dropped + refused, row_error or error
             except Exception as exc:  # the log never takes a request or the process down
                 dropped, error = dropped + len(rows), exc
                 connection.close()
